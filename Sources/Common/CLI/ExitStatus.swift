@@ -1,0 +1,29 @@
+/// Exit codes shared by every tool (docs/exit-codes.md), after sysexits.h.
+public enum ExitStatus: Int32 {
+    case ok = 0
+    /// The run finished but some records failed (model-calling tools).
+    case recordsFailed = 1
+    /// Bad options, expression, regex, template or path.
+    case usage = 64
+    /// A line that is not a usable record, or corrupt/truncated compressed input.
+    case dataError = 65
+    /// An input file cannot be opened.
+    case noInput = 66
+    /// An output file cannot be created.
+    case cannotCreate = 73
+    /// Reading or writing failed.
+    case ioError = 74
+}
+
+/// An error that ends a tool with a message and an exit code.
+public struct ToolError: Error, CustomStringConvertible {
+    public var message: String
+    public var status: ExitStatus
+    public init(_ message: String, status: ExitStatus) {
+        self.message = message
+        self.status = status
+    }
+    public var description: String { message }
+
+    public static func usage(_ message: String) -> ToolError { ToolError(message, status: .usage) }
+}

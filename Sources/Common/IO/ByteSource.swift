@@ -1,0 +1,260 @@
+import Foundation
+import CZstd
+
+/// Something that fills a buffer with bytes; 0 means the end.
+public protocol ByteSource: AnyObject {
+    func read(into buffer: UnsafeMutablePointer<UInt8>, capacity: Int) throws -> Int
+    func close()
+}
+
+/// Reading or decompressing an input failed.
+public struct InputError: Error, CustomStringConvertible {
+    public var source: String
+    public var message: String
+    public var status: ExitStatus
+    public init(source: String, message: String, status: ExitStatus = .ioError) {
+        self.source = source
+        self.message = message
+        self.status = status
+    }
+    public var description: String { "\(source): \(message)" }
+}
+
+/// A file descriptor read with read(2).
+public final class FileByteSource: ByteSource {
+    let fd: Int32
+    let name: String
+    let ownsFD: Bool
+
+    public init(fd: Int32, name: String, ownsFD: Bool) {
+        self.fd = fd
+        self.name = name
+        self.ownsFD = ownsFD
+    }
+
+    /// Opens a path, or stdin for "-".
+    public static func open(_ path: String) throws -> FileByteSource {
+        if path == "-" { return FileByteSource(fd: 0, name: "<stdin>", ownsFD: false) }
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            throw InputError(source: path, message: "cannot open: \(String(cString: strerror(errno)))", status: .noInput)
+        }
+        var st = stat()
+        if fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR {
+            Glibc.close(fd)
+            throw InputError(source: path, message: "is a directory; name a JSONL file", status: .noInput)
+        }
+        return FileByteSource(fd: fd, name: path, ownsFD: true)
+    }
+
+    public func read(into buffer: UnsafeMutablePointer<UInt8>, capacity: Int) throws -> Int {
+        while true {
+            let n = Glibc.read(fd, buffer, capacity)
+            if n >= 0 { return n }
+            if errno == EINTR { continue }
+            throw InputError(source: name, message: "read failed: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    public func close() { if ownsFD { Glibc.close(fd) } }
+}
+
+/// Bytes already read (the magic-number probe) followed by the rest of a source.
+final class PrefixedByteSource: ByteSource {
+    var prefix: [UInt8]
+    let rest: ByteSource
+
+    init(prefix: [UInt8], rest: ByteSource) {
+        self.prefix = prefix
+        self.rest = rest
+    }
+
+    func read(into buffer: UnsafeMutablePointer<UInt8>, capacity: Int) throws -> Int {
+        if !prefix.isEmpty {
+            let n = min(capacity, prefix.count)
+            prefix.withUnsafeBufferPointer { buffer.update(from: $0.baseAddress!, count: n) }
+            prefix.removeFirst(n)
+            return n
+        }
+        return try rest.read(into: buffer, capacity: capacity)
+    }
+
+    func close() { rest.close() }
+}
+
+/// Streams the decompressed bytes of one or more concatenated zstd frames.
+final class ZstdByteSource: ByteSource {
+    let input: ByteSource
+    let name: String
+    let dctx: OpaquePointer
+    let inCapacity = Int(ZSTD_DStreamInSize())
+    let inBuffer: UnsafeMutablePointer<UInt8>
+    var inPos = 0, inEnd = 0
+    var inputDone = false
+    /// ZSTD_decompressStream's last hint: 0 when a frame just ended.
+    var frameOpen = false
+    var compressedRead = 0
+
+    init(input: ByteSource, name: String) {
+        self.input = input
+        self.name = name
+        self.dctx = ZSTD_createDCtx()
+        self.inBuffer = .allocate(capacity: inCapacity)
+    }
+
+    deinit {
+        ZSTD_freeDCtx(dctx)
+        inBuffer.deallocate()
+    }
+
+    func read(into buffer: UnsafeMutablePointer<UInt8>, capacity: Int) throws -> Int {
+        while true {
+            if inPos == inEnd && !inputDone {
+                inEnd = try input.read(into: inBuffer, capacity: inCapacity)
+                inPos = 0
+                compressedRead += inEnd
+                if inEnd == 0 { inputDone = true }
+            }
+            if inPos == inEnd && inputDone {
+                if frameOpen {
+                    throw InputError(source: name, message: "truncated zstd stream: the file ends inside a frame after \(compressedRead) compressed bytes; the file is incomplete (re-create it, or decompress what is there with `zstd -d`)", status: .dataError)
+                }
+                return 0
+            }
+            var inb = ZSTD_inBuffer(src: inBuffer, size: inEnd, pos: inPos)
+            var outb = ZSTD_outBuffer(dst: buffer, size: capacity, pos: 0)
+            let hint = ZSTD_decompressStream(dctx, &outb, &inb)
+            if ZSTD_isError(hint) != 0 {
+                throw InputError(source: name, message: "corrupt zstd data: \(String(cString: ZSTD_getErrorName(hint)))", status: .dataError)
+            }
+            inPos = inb.pos
+            frameOpen = hint != 0
+            if outb.pos > 0 { return outb.pos }
+        }
+    }
+
+    func close() { input.close() }
+}
+
+/// Runs a source on its own thread, handing over filled chunks, so that
+/// decompression and parsing use both cores.
+final class ThreadedByteSource: ByteSource {
+    let source: ByteSource
+    let chunkSize: Int
+    let condition = NSCondition()
+    var filled: [(UnsafeMutablePointer<UInt8>, Int)] = []
+    var free: [UnsafeMutablePointer<UInt8>] = []
+    var failure: Error?
+    var finished = false
+    var stopping = false
+    var current: (UnsafeMutablePointer<UInt8>, Int)?
+    var currentPos = 0
+    var thread: Thread?
+
+    init(source: ByteSource, chunkSize: Int = 1 << 20, chunks: Int = 4) {
+        self.source = source
+        self.chunkSize = chunkSize
+        for _ in 0..<chunks { free.append(.allocate(capacity: chunkSize)) }
+        // The thread keeps self alive until it ends; deinit then frees the chunks.
+        let t = Thread { self.produce() }
+        t.stackSize = 1 << 20
+        thread = t
+        t.start()
+    }
+
+    deinit {
+        for b in free { b.deallocate() }
+        for b in filled { b.0.deallocate() }
+        if let c = current { c.0.deallocate() }
+    }
+
+    func produce() {
+        while true {
+            condition.lock()
+            while free.isEmpty && !stopping { condition.wait() }
+            if stopping { condition.unlock(); break }
+            let buf = free.removeLast()
+            condition.unlock()
+            var n = 0
+            var err: Error?
+            do {
+                // Fill the chunk fully: fewer handovers.
+                while n < chunkSize {
+                    let got = try source.read(into: buf + n, capacity: chunkSize - n)
+                    if got == 0 { break }
+                    n += got
+                }
+            } catch { err = error }
+            condition.lock()
+            if n > 0 { filled.append((buf, n)) } else { free.append(buf) }
+            if let err { failure = err }
+            if err != nil || n < chunkSize { finished = true }
+            condition.broadcast()
+            condition.unlock()
+            if err != nil || n < chunkSize { break }
+        }
+        condition.lock()
+        finished = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func read(into buffer: UnsafeMutablePointer<UInt8>, capacity: Int) throws -> Int {
+        if current == nil {
+            condition.lock()
+            while filled.isEmpty && !finished { condition.wait() }
+            if filled.isEmpty {
+                let f = failure
+                condition.unlock()
+                if let f { throw f }
+                return 0
+            }
+            current = filled.removeFirst()
+            currentPos = 0
+            condition.unlock()
+        }
+        let (buf, n) = current!
+        let k = min(capacity, n - currentPos)
+        buffer.update(from: buf + currentPos, count: k)
+        currentPos += k
+        if currentPos == n {
+            condition.lock()
+            free.append(buf)
+            current = nil
+            condition.broadcast()
+            condition.unlock()
+        }
+        return k
+    }
+
+    func close() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        condition.unlock()
+        source.close()
+    }
+}
+
+public enum InputOpener {
+    static let zstdMagic: [UInt8] = [0x28, 0xB5, 0x2F, 0xFD]
+
+    /// Opens a path ("-" is stdin) and decompresses it when it starts with
+    /// zstd's magic bytes, whatever its name.
+    public static func open(_ path: String) throws -> ByteSource {
+        let file = try FileByteSource.open(path)
+        var probe = [UInt8](repeating: 0, count: 4)
+        var got = 0
+        while got < 4 {
+            let n = try probe.withUnsafeMutableBufferPointer { try file.read(into: $0.baseAddress! + got, capacity: 4 - got) }
+            if n == 0 { break }
+            got += n
+        }
+        probe.removeLast(4 - got)
+        let prefixed = PrefixedByteSource(prefix: probe, rest: file)
+        if probe == zstdMagic {
+            return ThreadedByteSource(source: ZstdByteSource(input: prefixed, name: file.name))
+        }
+        return prefixed
+    }
+}

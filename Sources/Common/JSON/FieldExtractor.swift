@@ -1,0 +1,145 @@
+/// Reads chosen fields out of the raw bytes of a JSON object in one pass,
+/// building values only for those fields and checking the syntax and UTF-8
+/// of everything else without building it.
+public final class FieldExtractor {
+    final class Node {
+        var keys: [(bytes: [UInt8], node: Node)] = []
+        var indexes: [(index: Int, node: Node)] = []
+        /// Paths that end here: the whole value is built.
+        var leafIDs: [Int] = []
+        /// Paths below a leaf, read from the built value.
+        var below: [(id: Int, rest: FieldPath)] = []
+
+        func child(_ c: FieldPath.Component) -> Node {
+            switch c {
+            case .key(let k):
+                let b = Array(k.utf8)
+                if let n = keys.first(where: { $0.bytes == b }) { return n.node }
+                let n = Node(); keys.append((b, n)); return n
+            case .index(let i):
+                if let n = indexes.first(where: { $0.index == i }) { return n.node }
+                let n = Node(); indexes.append((i, n)); return n
+            }
+        }
+    }
+
+    public let paths: [FieldPath]
+    let root = Node()
+
+    public init(paths: [FieldPath]) {
+        self.paths = paths
+        for (id, p) in paths.enumerated() {
+            var node = root
+            for c in p.components { node = node.child(c) }
+            node.leafIDs.append(id)
+        }
+        // A path below another requested path is read from that value once built.
+        func settle(_ node: Node, leaf: (node: Node, depth: Int)?, depth: Int) {
+            var leaf = leaf
+            if let l = leaf {
+                for id in node.leafIDs {
+                    let rest = Array(paths[id].components.dropFirst(l.depth))
+                    l.node.below.append((id, FieldPath(components: rest, text: paths[id].description)))
+                }
+            } else if !node.leafIDs.isEmpty {
+                leaf = (node, depth)
+            }
+            for k in node.keys { settle(k.node, leaf: leaf, depth: depth + 1) }
+            for k in node.indexes { settle(k.node, leaf: leaf, depth: depth + 1) }
+        }
+        settle(root, leaf: nil, depth: 0)
+    }
+
+    /// Checks that `line` is one JSON object and returns the requested fields
+    /// (nil where absent). Throws JSONSyntaxError or UTF8Error.
+    public func extract(_ line: UnsafeBufferPointer<UInt8>, into values: inout [JSONValue?]) throws {
+        for i in values.indices { values[i] = nil }
+        var r = JSONReader(line)
+        r.skipWhitespace()
+        guard r.pos < r.end, r.base[r.pos] == UInt8(ascii: "{") else {
+            throw JSONSyntaxError(message: r.pos < r.end ? "a record must be a JSON object ({...}), found \(r.describe(r.base[r.pos]))" : "empty record", offset: r.pos)
+        }
+        try scan(&r, node: root, into: &values)
+        try r.expectEnd()
+    }
+
+    /// Only checks that `line` is one JSON object.
+    public static func validateObject(_ line: UnsafeBufferPointer<UInt8>) throws {
+        var r = JSONReader(line)
+        r.skipWhitespace()
+        guard r.pos < r.end, r.base[r.pos] == UInt8(ascii: "{") else {
+            throw JSONSyntaxError(message: r.pos < r.end ? "a record must be a JSON object ({...}), found \(r.describe(r.base[r.pos]))" : "empty record", offset: r.pos)
+        }
+        try r.skipValue()
+        try r.expectEnd()
+    }
+
+    func scan(_ r: inout JSONReader, node: Node, into values: inout [JSONValue?]) throws {
+        r.skipWhitespace()
+        if !node.leafIDs.isEmpty {
+            let v = try r.parseValue()
+            for id in node.leafIDs { values[id] = v }
+            for b in node.below { values[b.id] = v.value(at: b.rest) }
+            return
+        }
+        guard r.pos < r.end else { try r.skipValue(); return }
+        let c = r.base[r.pos]
+        if c == UInt8(ascii: "{") && !node.keys.isEmpty {
+            try r.enter()
+            r.pos += 1
+            r.skipWhitespace()
+            if r.pos < r.end && r.base[r.pos] == UInt8(ascii: "}") { r.pos += 1; r.depth -= 1; return }
+            while true {
+                r.skipWhitespace()
+                guard r.pos < r.end, r.base[r.pos] == UInt8(ascii: "\"") else { throw r.fail(r.expectedKey()) }
+                let keyStart = r.pos + 1
+                let escaped = try r.skipString()
+                let keyEnd = r.pos - 1
+                try r.expectColon()
+                if let child = match(node, r.base, keyStart, keyEnd, escaped) {
+                    try scan(&r, node: child, into: &values)
+                } else {
+                    try r.skipValue()
+                }
+                if try r.endOfMember(close: UInt8(ascii: "}"), what: "object member") { break }
+            }
+            r.depth -= 1
+        } else if c == UInt8(ascii: "[") && !node.indexes.isEmpty {
+            try r.enter()
+            r.pos += 1
+            r.skipWhitespace()
+            if r.pos < r.end && r.base[r.pos] == UInt8(ascii: "]") { r.pos += 1; r.depth -= 1; return }
+            var index = 0
+            while true {
+                if let child = node.indexes.first(where: { $0.index == index })?.node {
+                    try scan(&r, node: child, into: &values)
+                } else {
+                    try r.skipValue()
+                }
+                index += 1
+                if try r.endOfMember(close: UInt8(ascii: "]"), what: "array element") { break }
+            }
+            r.depth -= 1
+        } else {
+            try r.skipValue()
+        }
+    }
+
+    @inline(__always)
+    func match(_ node: Node, _ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int, _ escaped: Bool) -> Node? {
+        let n = end - start
+        if !escaped {
+            for k in node.keys where k.bytes.count == n {
+                if k.bytes.withUnsafeBufferPointer({ memcmp($0.baseAddress!, base + start, n) == 0 }) { return k.node }
+            }
+            return nil
+        }
+        guard let text = try? JSONReader.unescape(base, from: start, to: end) else { return nil }
+        let b = Array(text.utf8)
+        return node.keys.first { $0.bytes == b }?.node
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

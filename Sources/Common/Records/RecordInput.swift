@@ -1,0 +1,57 @@
+/// One input line, with where it came from. `bytes` is valid until the next line is read.
+public struct InputLine {
+    public var bytes: UnsafeBufferPointer<UInt8>
+    public var source: String
+    public var number: Int
+}
+
+/// Reads the lines of several inputs in order (stdin when none is named, or "-").
+/// Blank lines are skipped but counted, so line numbers match an editor's.
+public final class RecordInput {
+    public let paths: [String]
+    var nextPath = 0
+    var reader: LineReader?
+    var currentName = ""
+
+    public init(paths: [String]) {
+        self.paths = paths.isEmpty ? ["-"] : paths
+    }
+
+    /// Opens every named file up front, so a missing one fails before any work.
+    public func checkReadable() throws {
+        for p in paths where p != "-" {
+            let s = try FileByteSource.open(p)
+            s.close()
+        }
+    }
+
+    public func next() throws -> InputLine? {
+        while true {
+            if reader == nil {
+                guard nextPath < paths.count else { return nil }
+                let path = paths[nextPath]
+                nextPath += 1
+                reader = LineReader(source: try InputOpener.open(path))
+                currentName = path == "-" ? "<stdin>" : path
+            }
+            let r = reader!
+            guard let bytes = try r.next() else {
+                r.close()
+                reader = nil
+                continue
+            }
+            if RecordInput.isBlank(bytes) { continue }
+            return InputLine(bytes: bytes, source: currentName, number: r.lineNumber)
+        }
+    }
+
+    static func isBlank(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        for c in b where !(c == 0x20 || c == 0x09 || c == 0x0D) { return false }
+        return true
+    }
+
+    public func close() {
+        reader?.close()
+        reader = nil
+    }
+}

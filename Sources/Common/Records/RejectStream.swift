@@ -1,0 +1,46 @@
+/// Where dropped records and unusable lines go (`--rejected FILE`), each with
+/// the reason, so that every input record is accounted for:
+///
+///     {"reason":"where: scores.clarity >= 3","source":"in.jsonl","line":7,"record":{...}}
+///
+/// A line that is not JSON is kept as text under "raw" instead of "record".
+public final class RejectStream {
+    let sink: OutputSink
+    var scratch: [UInt8] = []
+
+    public init(sink: OutputSink) { self.sink = sink }
+
+    public func write(_ line: InputLine, reason: String, recordIsValid: Bool) throws {
+        try write(bytes: line.bytes, source: line.source, line: line.number, reason: reason, recordIsValid: recordIsValid)
+    }
+
+    public func write(bytes: UnsafeBufferPointer<UInt8>, source: String, line: Int, reason: String, recordIsValid: Bool) throws {
+        scratch.removeAll(keepingCapacity: true)
+        scratch.append(contentsOf: "{\"reason\":".utf8)
+        JSONWriter.writeString(reason, into: &scratch)
+        scratch.append(contentsOf: ",\"source\":".utf8)
+        JSONWriter.writeString(source, into: &scratch)
+        scratch.append(contentsOf: ",\"line\":\(line),".utf8)
+        if recordIsValid {
+            scratch.append(contentsOf: "\"record\":".utf8)
+            scratch.append(contentsOf: bytes)
+        } else {
+            scratch.append(contentsOf: "\"raw\":".utf8)
+            // Invalid UTF-8 becomes U+FFFD: the envelope itself must stay valid.
+            JSONWriter.writeString(String(decoding: bytes, as: UTF8.self), into: &scratch)
+        }
+        scratch.append(UInt8(ascii: "}"))
+        try sink.writeLine(scratch)
+    }
+
+    /// A record built by the tool (a joined group, say) rather than an input line.
+    public func write(record: JSONValue, source: String, line: Int, reason: String) throws {
+        var bytes: [UInt8] = []
+        JSONWriter.write(record, into: &bytes)
+        try bytes.withUnsafeBufferPointer {
+            try write(bytes: $0, source: source, line: line, reason: reason, recordIsValid: true)
+        }
+    }
+
+    public func close() throws { try sink.close() }
+}

@@ -1,0 +1,224 @@
+import ArgumentParser
+import Common
+import Foundation
+
+@main
+struct SplitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mminf-split",
+        abstract: "One record -> many (explode), many -> one (join), shards and samples.",
+        discussion: """
+        Reads JSONL records from FILEs in order (stdin when none) and does one of:
+
+          explode   --field F --into G [--by lines|paragraphs|items|regex] [--max-parts N]
+                    one record per part of text field F, the part in G; children keep
+                    every field of the parent (id too) plus "part": {"index", "count"}.
+                    List markers (1. 2) - * •) are stripped; empty parts are skipped;
+                    a record with more than N parts, or none, is dropped.
+          join      --join KEY [--collect f1,f2]
+                    consecutive records with the same KEY become one; each collected
+                    field becomes an array. A group whose "part" says it had more
+                    members than arrived is dropped (--incomplete keep keeps it).
+          shards    --shards N [--key F] -o 'out-{shard}.jsonl.zst'
+                    a stable hash of F picks the shard (same on every run and
+                    machine); without --key, round robin.
+          sample    --sample N | --sample P% [--seed S]
+                    exactly N records (reservoir), or each with probability P%.
+
+        Examples:
+          mminf-split --field questions --into instruction --max-parts 7
+          mminf-split --field paragraphs --into paragraph --by lines
+          mminf-split --join id --collect scores.correct,paragraph
+          mminf-split --shards 16 --key id -o 'shards/part-{shard}.jsonl.zst'
+          mminf-split --sample 1000 --seed 7
+        """
+    )
+
+    @Argument(help: ArgumentHelp("Input files (stdin when none).", valueName: "FILE"))
+    var files: [String] = []
+
+    @Option(help: ArgumentHelp("Text field to explode into one record per part.", valueName: "FIELD"))
+    var field: String?
+
+    @Option(help: ArgumentHelp("Field that receives each part (default: the --field name).", valueName: "FIELD"))
+    var into: String?
+
+    @Option(help: ArgumentHelp("How to cut: lines, paragraphs, items or regex.", valueName: "MODE"))
+    var by: SplitMode = .lines
+
+    @Option(help: ArgumentHelp("With --by regex: each match is a part (its first group when it has one).", valueName: "RE"))
+    var regex: String?
+
+    @Option(help: ArgumentHelp("Drop a record that yields more than N parts.", valueName: "N"))
+    var maxParts: Int?
+
+    @Option(help: ArgumentHelp("Field for the part's index and count; 'none' leaves it out.", valueName: "FIELD"))
+    var partField = "part"
+
+    @Option(help: ArgumentHelp("Join consecutive records with the same value of KEY.", valueName: "KEY"))
+    var join: String?
+
+    @Option(help: ArgumentHelp("With --join: fields gathered into arrays.", valueName: "f1,f2"))
+    var collect: String?
+
+    @Option(help: ArgumentHelp("With --join: drop (default) or keep a group with parts missing.", valueName: "drop|keep"))
+    var incomplete = "drop"
+
+    @Option(help: ArgumentHelp("Write N shard files named by -o with {shard} in it.", valueName: "N"))
+    var shards: Int?
+
+    @Option(help: ArgumentHelp("With --shards: the field whose hash picks the shard.", valueName: "FIELD"))
+    var key: String?
+
+    @Option(help: ArgumentHelp("Keep exactly N records, or P% of them.", valueName: "N | P%"))
+    var sample: String?
+
+    @Option(help: ArgumentHelp("Seed for --sample.", valueName: "S"))
+    var seed: UInt64 = 0
+
+    @OptionGroup var io: IOOptions
+
+    mutating func validate() throws {
+        let modes = [field != nil, join != nil, shards != nil, sample != nil].filter { $0 }.count
+        if modes != 1 { throw ValidationError("choose one of --field (explode), --join, --shards or --sample") }
+        if by == .regex && regex == nil { throw ValidationError("--by regex needs --regex RE") }
+        if let maxParts, maxParts < 1 { throw ValidationError("--max-parts must be at least 1") }
+        if let shards, shards < 1 { throw ValidationError("--shards must be at least 1") }
+        if shards != nil && !(io.output ?? "").contains("{shard}") {
+            throw ValidationError("--shards needs -o with {shard} in the name, e.g. -o 'part-{shard}.jsonl.zst'")
+        }
+        if !["drop", "keep"].contains(incomplete) { throw ValidationError("--incomplete takes drop or keep") }
+    }
+
+    mutating func run() throws {
+        try ToolMain.run("mminf-split") {
+            let partPath = partField == "none" ? nil : try FieldPath(parsing: partField)
+            if let field {
+                try explode(field: try FieldPath(parsing: field), partPath: partPath)
+            } else if let join {
+                let joiner = RecordJoiner(key: try FieldPath(parsing: join), collect: try fieldList(collect),
+                                          partField: partPath, keepIncomplete: incomplete == "keep")
+                try runJoin(joiner)
+            } else if let shards {
+                try runShards(shards, key: try key.map { try FieldPath(parsing: $0) })
+            } else if let sample {
+                try runSample(sample)
+            }
+        }
+    }
+
+    func explode(field: FieldPath, partPath: FieldPath?) throws {
+        var re: Regex?
+        if let regex {
+            do { re = try Regex(regex) } catch let e as Regex.CompileError { throw ToolError.usage("--regex: \(e)") }
+        }
+        let exploder = RecordExploder(field: field, into: try into.map { try FieldPath(parsing: $0) } ?? field,
+                                      partField: partPath, splitter: TextSplitter(mode: by, regex: re), maxParts: maxParts)
+        try eachRecord { tool, line, record in
+            switch try exploder.explode(record) {
+            case .children(let children): for c in children { try tool.emit(c) }
+            case .drop(let reason): try tool.drop(line, reason: reason)
+            }
+        }
+    }
+
+    func runJoin(_ joiner: RecordJoiner) throws {
+        func write(_ g: RecordJoiner.Group?, _ tool: RecordTool) throws {
+            guard let g else { return }
+            if let reason = g.incomplete, !joiner.keepIncomplete {
+                tool.summary.drop(reason)
+                try tool.rejects?.write(record: g.record, source: g.source, line: g.line, reason: reason)
+            } else {
+                try tool.emit(g.record)
+            }
+        }
+        try eachRecord(atEnd: { tool in try write(try joiner.finish(), tool) }) { tool, line, record in
+            try write(try joiner.add(record, source: line.source, line: line.number), tool)
+        }
+    }
+
+    func runShards(_ n: Int, key: FieldPath?) throws {
+        let pattern = io.output!
+        let width = String(n - 1).count
+        let sinks = try (0..<n).map { i -> OutputSink in
+            let num = String(i)
+            return try OutputSink.open(pattern.replacingOccurrences(of: "{shard}", with: String(repeating: "0", count: width - num.count) + num),
+                                       zstd: io.zstd, level: io.level)
+        }
+        let extractor = FieldExtractor(paths: key.map { [$0] } ?? [])
+        var values: [JSONValue?] = key == nil ? [] : [nil]
+        var next = 0
+        var stdoutOptions = io
+        stdoutOptions.output = nil
+        let tool = try RecordTool(name: "mminf-split", files: files, io: stdoutOptions)
+        try tool.process { tool in
+            defer { for s in sinks { try? s.close() } }
+            while let line = try tool.input.next() {
+                tool.summary.recordsIn += 1
+                do {
+                    try extractor.extract(line.bytes, into: &values)
+                } catch { try tool.badLine(line, error); continue }
+                let shard: Int
+                if let key {
+                    guard let v = values[0] else { try tool.badLine(line, RecordError.missing(key.description, hint: "--key picks the shard")); continue }
+                    shard = Int(StableHash.hash64(StableHash.keyBytes(v)) % UInt64(n))
+                } else {
+                    shard = next
+                    next = (next + 1) % n
+                }
+                try sinks[shard].writeLine(line.bytes)
+                tool.summary.recordsOut += 1
+            }
+            for s in sinks { try s.close() }
+        }
+    }
+
+    func runSample(_ spec: String) throws {
+        let tool = try RecordTool(name: "mminf-split", files: files, io: io)
+        if spec.hasSuffix("%") {
+            guard let p = Double(spec.dropLast()), p >= 0, p <= 100 else { throw ToolError.usage("--sample P% needs P from 0 to 100, got '\(spec)'") }
+            var rng = SeededRandom(seed: seed)
+            try tool.process { tool in
+                while let line = try tool.input.next() {
+                    tool.summary.recordsIn += 1
+                    do { try FieldExtractor.validateObject(line.bytes) } catch { try tool.badLine(line, error); continue }
+                    if Double(rng.next() >> 11) / Double(1 << 53) < p / 100 { try tool.emit(line) } else { try tool.drop(line, reason: "sample") }
+                }
+            }
+            return
+        }
+        guard let n = Int(spec), n >= 0 else { throw ToolError.usage("--sample takes a count N or a percentage P%, got '\(spec)'") }
+        let reservoir = ReservoirSample(size: n, seed: seed)
+        try tool.process { tool in
+            while let line = try tool.input.next() {
+                tool.summary.recordsIn += 1
+                do { try FieldExtractor.validateObject(line.bytes) } catch { try tool.badLine(line, error); continue }
+                if let out = reservoir.offer(line) {
+                    tool.summary.drop("sample")
+                    try out.bytes.withUnsafeBufferPointer {
+                        try tool.rejects?.write(bytes: $0, source: out.source, line: out.line, reason: "sample", recordIsValid: true)
+                    }
+                }
+            }
+            for e in reservoir.inOrder() { try tool.emit(e.bytes) }
+        }
+    }
+
+    /// Reads each line as a whole record, routing bad lines by --bad-lines.
+    func eachRecord(atEnd: ((RecordTool) throws -> Void)? = nil,
+                    _ body: (RecordTool, InputLine, JSONValue) throws -> Void) throws {
+        let tool = try RecordTool(name: "mminf-split", files: files, io: io)
+        try tool.process { tool in
+            while let line = try tool.input.next() {
+                tool.summary.recordsIn += 1
+                do {
+                    try body(tool, line, try parseRecord(line.bytes))
+                } catch let e as JSONSyntaxError { try tool.badLine(line, e)
+                } catch let e as UTF8Error { try tool.badLine(line, e)
+                } catch let e as RecordError { try tool.badLine(line, e)
+                }
+            }
+            try atEnd?(tool)
+        }
+    }
+}

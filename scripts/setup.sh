@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the system packages mminf builds and tests with. Idempotent: it only
+# calls apt-get when a package is missing, so a warm machine pays nothing.
+set -euo pipefail
+
+packages=(
+  pkg-config
+  libzstd-dev      # zstd input/output (CZstd target)
+  libpcre2-dev     # regular expressions (CPCRE2 target)
+  zstd jq          # benchmarks compare against these
+  time             # /usr/bin/time for peak RSS in benchmarks
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  echo "setup.sh: installing ${missing[*]}" >&2
+  sudo_cmd=""
+  [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo_cmd apt-get update -qq
+  $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "setup.sh: system packages present" >&2
+fi
