@@ -38,8 +38,10 @@ public final class Expression {
     /// Evaluates against the values of `paths` (nil where a field is absent).
     public func evaluate(_ fields: [JSONValue?]) throws -> JSONValue {
         var ctx = EvalContext(fields: fields, paths: paths, text: text)
-        return try ctx.eval(root)
+        return try compiled(&ctx)
     }
+
+    lazy var compiled: EvalContext.Compiled = EvalContext.compile(root, paths: paths, text: text)
 
     public func evaluate(record: JSONValue) throws -> JSONValue {
         try evaluate(paths.map { record.value(at: $0) })

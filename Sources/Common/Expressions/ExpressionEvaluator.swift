@@ -30,52 +30,97 @@ struct EvalContext {
     }
 
     mutating func eval(_ node: Expression.Node) throws -> JSONValue {
+        try EvalContext.compile(node, paths: paths, text: text)(&self)
+    }
+
+    typealias Compiled = (inout EvalContext) throws -> JSONValue
+
+    /// Turns the tree into nested closures once, so evaluating a record does
+    /// no tree walking or pattern matching on the way.
+    static func compile(_ node: Expression.Node, paths: [FieldPath], text: String) -> Compiled {
+        func c(_ n: Expression.Node) -> Compiled { compile(n, paths: paths, text: text) }
         switch node {
-        case .literal(let v): return v
+        case .literal(let v): return { _ in v }
         case .field(let i, let column):
-            guard let v = fields[i] else {
-                let p = paths[i].description
-                throw RecordError.missing(p, hint: "the expression reads it at column \(column); write exists(\(p)) or \(p) ?? DEFAULT where it may be missing")
+            let p = paths[i].description
+            return { ctx in
+                guard let v = ctx.fields[i] else {
+                    throw RecordError.missing(p, hint: "the expression reads it at column \(column); write exists(\(p)) or \(p) ?? DEFAULT where it may be missing")
+                }
+                return v
             }
-            return v
         case .element(let path, let column):
-            let e = elements.last!
-            guard let path else { return e }
-            guard let v = e.value(at: path) else {
-                throw RecordError.missing(path.description, hint: "an array element lacks it (expression column \(column))")
+            return { ctx in
+                let e = ctx.elements.last!
+                guard let path else { return e }
+                guard let v = e.value(at: path) else {
+                    throw RecordError.missing(path.description, hint: "an array element lacks it (expression column \(column))")
+                }
+                return v
             }
-            return v
-        case .not(let a): return .bool(!(try eval(a).isTruthy))
+        case .not(let a):
+            let ca = c(a)
+            return { ctx in .bool(!(try ca(&ctx).isTruthy)) }
         case .negate(let a, let column):
-            switch try eval(a) {
-            case .null: return .null
-            case .number(let n): return .double(-n.value)
-            case let v: throw typeError(column, "cannot negate a \(v.typeName)")
+            let ca = c(a)
+            return { ctx in
+                switch try ca(&ctx) {
+                case .null: return .null
+                case .number(let n): return .double(-n.value)
+                case let v: throw ctx.typeError(column, "cannot negate a \(v.typeName)")
+                }
             }
         case .and(let a, let b):
-            guard try eval(a).isTruthy else { return .bool(false) }
-            return .bool(try eval(b).isTruthy)
-        case .or(let a, let b):
-            if try eval(a).isTruthy { return .bool(true) }
-            return .bool(try eval(b).isTruthy)
-        case .coalesce(let a, let b):
-            let left: JSONValue?
-            if let found = lookup(a) { left = found } else { left = try eval(a) }
-            if let left, left != .null { return left }
-            return try eval(b)
-        case .match(let a, let regex, let negated, _):
-            let v = try eval(a)
-            let s: String
-            switch v {
-            case .null: return .bool(negated)
-            case .string(let str): s = str
-            default: s = JSONWriter.string(v)
+            let ca = c(a), cb = c(b)
+            return { ctx in
+                guard try ca(&ctx).isTruthy else { return .bool(false) }
+                return .bool(try cb(&ctx).isTruthy)
             }
-            return .bool(regex.matches(s) != negated)
+        case .or(let a, let b):
+            let ca = c(a), cb = c(b)
+            return { ctx in
+                if try ca(&ctx).isTruthy { return .bool(true) }
+                return .bool(try cb(&ctx).isTruthy)
+            }
+        case .coalesce(let a, let b):
+            let ca = c(a), cb = c(b)
+            return { ctx in
+                let left: JSONValue?
+                if let found = ctx.lookup(a) { left = found } else { left = try ca(&ctx) }
+                if let left, left != .null { return left }
+                return try cb(&ctx)
+            }
+        case .match(let a, let regex, let negated, _):
+            let ca = c(a)
+            return { ctx in
+                let v = try ca(&ctx)
+                switch v {
+                case .null: return .bool(negated)
+                case .string(let str): return .bool(regex.matches(str) != negated)
+                default: return .bool(regex.matches(JSONWriter.string(v)) != negated)
+                }
+            }
         case .binary(let op, let a, let b, let column):
-            return try binary(op, try eval(a), try eval(b), column)
+            let ca = c(a), cb = c(b)
+            // Numbers compared with numbers are the common case: no dispatch on the operator text.
+            let compare: ((Double, Double) -> Bool)?
+            switch op {
+            case "==": compare = { $0 == $1 }
+            case "!=": compare = { $0 != $1 }
+            case "<": compare = { $0 < $1 }
+            case "<=": compare = { $0 <= $1 }
+            case ">": compare = { $0 > $1 }
+            case ">=": compare = { $0 >= $1 }
+            default: compare = nil
+            }
+            return { ctx in
+                let x = try ca(&ctx), y = try cb(&ctx)
+                if let compare, case .number(let p) = x, case .number(let q) = y { return .bool(compare(p.value, q.value)) }
+                return try ctx.binary(op, x, y, column)
+            }
         case .call(let name, let args, let column):
-            return try call(name, args, column)
+            let compiled = args.map(c)
+            return { ctx in try ctx.call(name, args, compiled, column) }
         }
     }
 
@@ -119,14 +164,14 @@ struct EvalContext {
         }
     }
 
-    mutating func call(_ name: String, _ args: [Expression.Node], _ column: Int) throws -> JSONValue {
+    mutating func call(_ name: String, _ args: [Expression.Node], _ compiled: [Compiled], _ column: Int) throws -> JSONValue {
         switch name {
         case "exists":
             guard let found = lookup(args[0]) else { return .bool(false) }
             return .bool(found != nil)
         case "all", "any", "count":
             let list: [JSONValue]
-            switch try eval(args[0]) {
+            switch try compiled[0](&self) {
             case .null: return name == "count" ? .int(0) : .bool(false)
             case .array(let a): list = a
             case let v: throw typeError(column, "\(name)() needs an array, got a \(v.typeName)")
@@ -137,7 +182,7 @@ struct EvalContext {
                 if args.count == 2 {
                     elements.append(e)
                     defer { elements.removeLast() }
-                    ok = try eval(args[1]).isTruthy
+                    ok = try compiled[1](&self).isTruthy
                 } else {
                     ok = e.isTruthy
                 }
@@ -153,7 +198,8 @@ struct EvalContext {
         default:
             break
         }
-        let values = try args.map { a -> JSONValue in var c = self; let v = try c.eval(a); return v }
+        var values: [JSONValue] = []
+        for f in compiled { values.append(try f(&self)) }
         let v = values[0]
         switch name {
         case "len":

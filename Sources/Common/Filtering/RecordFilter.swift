@@ -26,6 +26,10 @@ public final class RecordFilter {
     /// For each where-expression, the positions of its fields in the extractor's list.
     let whereSlots: [[Int]]
     let uniqueSlot: Int?
+    /// Where an expression's fields are the extractor's first ones, in order: no copying.
+    let identitySlots: [Bool]
+    let onlySelects: Bool
+    let wheres: [Expression]
     var values: [JSONValue?]
     var scratch: [JSONValue?] = []
     var seen = Set<StableHash.Pair>()
@@ -41,6 +45,9 @@ public final class RecordFilter {
         }
         whereSlots = plan.wheres.map { $0.paths.map(slot) }
         uniqueSlot = plan.unique.map(slot)
+        identitySlots = whereSlots.map { $0 == Array(0..<$0.count) }
+        onlySelects = plan.onlySelects
+        wheres = plan.wheres
         extractor = FieldExtractor(paths: all)
         values = Array(repeating: nil, count: all.count)
     }
@@ -52,16 +59,23 @@ public final class RecordFilter {
     }
 
     public func apply(_ line: UnsafeBufferPointer<UInt8>) throws -> Outcome {
-        plan.onlySelects ? try select(line) : try transform(line)
+        onlySelects ? try select(line) : try transform(line)
     }
 
     func select(_ line: UnsafeBufferPointer<UInt8>) throws -> Outcome {
         try extractor.extract(line, into: &values)
-        for (k, expr) in plan.wheres.enumerated() {
-            let slots = whereSlots[k]
-            if scratch.count != slots.count { scratch = Array(repeating: nil, count: slots.count) }
-            for (j, s) in slots.enumerated() { scratch[j] = values[s] }
-            if !(try expr.holds(scratch)) { return .drop("where: \(expr.text)") }
+        for k in 0..<wheres.count {
+            let expr = wheres[k]
+            let holds: Bool
+            if identitySlots[k] {
+                holds = try expr.holds(values)
+            } else {
+                let slots = whereSlots[k]
+                if scratch.count != slots.count { scratch = Array(repeating: nil, count: slots.count) }
+                for (j, s) in slots.enumerated() { scratch[j] = values[s] }
+                holds = try expr.holds(scratch)
+            }
+            if !holds { return .drop("where: \(expr.text)") }
         }
         if let u = uniqueSlot, let reason = try isDuplicate(values[u], plan.unique!) { return .drop(reason) }
         return .keepLine

@@ -136,9 +136,16 @@ final class ZstdByteSource: ByteSource {
     func close() { input.close() }
 }
 
-/// Runs a source on its own thread, handing over filled chunks, so that
-/// decompression and parsing use both cores.
-final class ThreadedByteSource: ByteSource {
+/// Hands out filled chunks of bytes; a chunk stays valid until the next call.
+public protocol ChunkSource: AnyObject {
+    func nextChunk() throws -> UnsafeBufferPointer<UInt8>?
+    func close()
+}
+
+/// Reads a source on its own thread into a small pool of chunks, so that
+/// reading or decompressing runs on one core while records are parsed on the
+/// other, and the parser reads the chunks in place, without copying.
+final class ThreadedChunkSource: ChunkSource {
     let source: ByteSource
     let chunkSize: Int
     let condition = NSCondition()
@@ -147,9 +154,7 @@ final class ThreadedByteSource: ByteSource {
     var failure: Error?
     var finished = false
     var stopping = false
-    var current: (UnsafeMutablePointer<UInt8>, Int)?
-    var currentPos = 0
-    var thread: Thread?
+    var lent: UnsafeMutablePointer<UInt8>?
 
     init(source: ByteSource, chunkSize: Int = 1 << 20, chunks: Int = 4) {
         self.source = source
@@ -158,14 +163,13 @@ final class ThreadedByteSource: ByteSource {
         // The thread keeps self alive until it ends; deinit then frees the chunks.
         let t = Thread { self.produce() }
         t.stackSize = 1 << 20
-        thread = t
         t.start()
     }
 
     deinit {
         for b in free { b.deallocate() }
         for b in filled { b.0.deallocate() }
-        if let c = current { c.0.deallocate() }
+        lent?.deallocate()
     }
 
     func produce() {
@@ -178,20 +182,21 @@ final class ThreadedByteSource: ByteSource {
             var n = 0
             var err: Error?
             do {
-                // Fill the chunk fully: fewer handovers.
+                // Fill the chunk: fewer handovers.
                 while n < chunkSize {
                     let got = try source.read(into: buf + n, capacity: chunkSize - n)
                     if got == 0 { break }
                     n += got
                 }
             } catch { err = error }
+            let last = err != nil || n < chunkSize
             condition.lock()
             if n > 0 { filled.append((buf, n)) } else { free.append(buf) }
             if let err { failure = err }
-            if err != nil || n < chunkSize { finished = true }
+            if last { finished = true }
             condition.broadcast()
             condition.unlock()
-            if err != nil || n < chunkSize { break }
+            if last { break }
         }
         condition.lock()
         finished = true
@@ -199,32 +204,22 @@ final class ThreadedByteSource: ByteSource {
         condition.unlock()
     }
 
-    func read(into buffer: UnsafeMutablePointer<UInt8>, capacity: Int) throws -> Int {
-        if current == nil {
-            condition.lock()
-            while filled.isEmpty && !finished { condition.wait() }
-            if filled.isEmpty {
-                let f = failure
-                condition.unlock()
-                if let f { throw f }
-                return 0
-            }
-            current = filled.removeFirst()
-            currentPos = 0
-            condition.unlock()
-        }
-        let (buf, n) = current!
-        let k = min(capacity, n - currentPos)
-        buffer.update(from: buf + currentPos, count: k)
-        currentPos += k
-        if currentPos == n {
-            condition.lock()
-            free.append(buf)
-            current = nil
+    func nextChunk() throws -> UnsafeBufferPointer<UInt8>? {
+        condition.lock()
+        defer { condition.unlock() }
+        if let b = lent {
+            free.append(b)
+            lent = nil
             condition.broadcast()
-            condition.unlock()
         }
-        return k
+        while filled.isEmpty && !finished { condition.wait() }
+        if filled.isEmpty {
+            if let f = failure { throw f }
+            return nil
+        }
+        let (buf, n) = filled.removeFirst()
+        lent = buf
+        return UnsafeBufferPointer(start: buf, count: n)
     }
 
     func close() {
@@ -241,7 +236,7 @@ public enum InputOpener {
 
     /// Opens a path ("-" is stdin) and decompresses it when it starts with
     /// zstd's magic bytes, whatever its name.
-    public static func open(_ path: String) throws -> ByteSource {
+    public static func open(_ path: String) throws -> ChunkSource {
         let file = try FileByteSource.open(path)
         var probe = [UInt8](repeating: 0, count: 4)
         var got = 0
@@ -253,8 +248,8 @@ public enum InputOpener {
         probe.removeLast(4 - got)
         let prefixed = PrefixedByteSource(prefix: probe, rest: file)
         if probe == zstdMagic {
-            return ThreadedByteSource(source: ZstdByteSource(input: prefixed, name: file.name))
+            return ThreadedChunkSource(source: ZstdByteSource(input: prefixed, name: file.name))
         }
-        return prefixed
+        return ThreadedChunkSource(source: prefixed)
     }
 }

@@ -1,74 +1,81 @@
 import Foundation
 
-/// Splits a byte source into lines without copying them: each line is a view
-/// into the reader's buffer, valid until the next call. The buffer grows for
-/// a line longer than itself (a 256 MB line works) and is reused otherwise,
-/// so memory stays flat whatever the input size.
+/// Splits chunks of bytes into lines without copying them: a line is a view
+/// into the current chunk, valid until the next call. Only a line that spans
+/// two chunks is copied, into a carry buffer that grows as needed (a 256 MB
+/// line works); memory otherwise stays flat whatever the input size.
 public final class LineReader {
-    let source: ByteSource
-    var buffer: UnsafeMutablePointer<UInt8>
-    var capacity: Int
-    var start = 0      // first byte of the next line
-    var scan = 0       // bytes before this hold no newline of the next line
-    var end = 0        // end of valid bytes
+    let source: ChunkSource
+    var chunk = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+    var pos = 0
+    var carry: UnsafeMutablePointer<UInt8>
+    var carryCapacity: Int
+    var carryCount = 0
     var eof = false
     public private(set) var lineNumber = 0
 
-    public init(source: ByteSource, initialCapacity: Int = 1 << 20) {
+    public init(source: ChunkSource) {
         self.source = source
-        self.capacity = initialCapacity
-        self.buffer = .allocate(capacity: initialCapacity)
+        self.carryCapacity = 1 << 16
+        self.carry = .allocate(capacity: carryCapacity)
     }
 
-    deinit { buffer.deallocate() }
+    deinit { carry.deallocate() }
 
     /// The next line without its newline (and without a trailing CR), or nil at the end.
     public func next() throws -> UnsafeBufferPointer<UInt8>? {
+        carryCount = 0
         while true {
-            if scan < end, let nl = memchr(buffer + scan, 0x0A, end - scan) {
-                let idx = buffer.distance(to: nl.assumingMemoryBound(to: UInt8.self))
-                var lineEnd = idx
-                if lineEnd > start && buffer[lineEnd - 1] == 0x0D { lineEnd -= 1 }
-                let line = UnsafeBufferPointer(start: buffer + start, count: lineEnd - start)
-                start = idx + 1
-                scan = start
-                lineNumber += 1
-                return line
+            if let base = chunk.baseAddress, pos < chunk.count {
+                let rest = chunk.count - pos
+                if let nl = memchr(base + pos, 0x0A, rest) {
+                    let idx = base.distance(to: nl.assumingMemoryBound(to: UInt8.self))
+                    lineNumber += 1
+                    if carryCount == 0 {
+                        let line = UnsafeBufferPointer(start: base + pos, count: idx - pos)
+                        pos = idx + 1
+                        return LineReader.trimCR(line)
+                    }
+                    append(base + pos, idx - pos)
+                    pos = idx + 1
+                    return LineReader.trimCR(UnsafeBufferPointer(start: carry, count: carryCount))
+                }
+                append(base + pos, rest)
+                pos = chunk.count
             }
-            scan = end
-            if eof {
-                guard start < end else { return nil }
-                var lineEnd = end
-                if buffer[lineEnd - 1] == 0x0D { lineEnd -= 1 }
-                let line = UnsafeBufferPointer(start: buffer + start, count: lineEnd - start)
-                start = end
-                scan = end
+            if eof { return nil }
+            guard let next = try source.nextChunk() else {
+                eof = true
+                chunk = UnsafeBufferPointer(start: nil, count: 0)
+                pos = 0
+                guard carryCount > 0 else { return nil }
                 lineNumber += 1
-                return line
+                return LineReader.trimCR(UnsafeBufferPointer(start: carry, count: carryCount))
             }
-            try fill()
+            chunk = next
+            pos = 0
         }
     }
 
-    func fill() throws {
-        if start > 0 && (end == capacity || start >= capacity / 2) {
-            // Move the partial line to the front.
-            let n = end - start
-            if n > 0 { memmove(buffer, buffer + start, n) }
-            scan -= start
-            end = n
-            start = 0
+    func append(_ p: UnsafePointer<UInt8>, _ n: Int) {
+        if carryCount + n > carryCapacity {
+            var cap = carryCapacity * 2
+            while cap < carryCount + n { cap *= 2 }
+            let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: cap)
+            bigger.update(from: carry, count: carryCount)
+            carry.deallocate()
+            carry = bigger
+            carryCapacity = cap
         }
-        if end == capacity {
-            let newCapacity = capacity * 2
-            let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
-            bigger.update(from: buffer, count: end)
-            buffer.deallocate()
-            buffer = bigger
-            capacity = newCapacity
+        (carry + carryCount).update(from: p, count: n)
+        carryCount += n
+    }
+
+    @inline(__always) static func trimCR(_ line: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+        if let b = line.baseAddress, line.count > 0, b[line.count - 1] == 0x0D {
+            return UnsafeBufferPointer(start: b, count: line.count - 1)
         }
-        let n = try source.read(into: buffer + end, capacity: capacity - end)
-        if n == 0 { eof = true } else { end += n }
+        return line
     }
 
     public func close() { source.close() }

@@ -48,6 +48,55 @@ public final class FieldExtractor {
             for k in node.indexes { settle(k.node, leaf: leaf, depth: depth + 1) }
         }
         settle(root, leaf: nil, depth: 0)
+        flatten()
+    }
+
+    // The trie again as flat tables behind raw pointers, so the per-record
+    // walk touches no reference counts. Node 0 is the root.
+    struct Edge {
+        var keyOffset: Int
+        var keyLength: Int
+        var child: Int
+    }
+    var nodes: [Node] = []
+    var edgeStart: UnsafeMutablePointer<Int> = .allocate(capacity: 1)
+    var edgeCount: UnsafeMutablePointer<Int> = .allocate(capacity: 1)
+    var isLeaf: UnsafeMutablePointer<Bool> = .allocate(capacity: 1)
+    var edges: UnsafeMutablePointer<Edge> = .allocate(capacity: 1)
+    var keyPool: UnsafeMutablePointer<UInt8> = .allocate(capacity: 1)
+
+    func flatten() {
+        var order: [Node] = [root]
+        var i = 0
+        while i < order.count {
+            order.append(contentsOf: order[i].keys.map { $0.node })
+            order.append(contentsOf: order[i].indexes.map { $0.node })
+            i += 1
+        }
+        nodes = order
+        let n = order.count
+        edgeStart = .allocate(capacity: n)
+        edgeCount = .allocate(capacity: n)
+        isLeaf = .allocate(capacity: n)
+        let totalEdges = order.reduce(0) { $0 + $1.keys.count }
+        edges = .allocate(capacity: max(1, totalEdges))
+        keyPool = .allocate(capacity: max(1, order.reduce(0) { $0 + $1.keys.reduce(0) { $0 + $1.bytes.count } }))
+        var e = 0, k = 0
+        for (id, node) in order.enumerated() {
+            edgeStart[id] = e
+            edgeCount[id] = node.keys.count
+            isLeaf[id] = !node.leafIDs.isEmpty
+            for key in node.keys {
+                key.bytes.withUnsafeBufferPointer { (keyPool + k).update(from: $0.baseAddress!, count: $0.count) }
+                edges[e] = Edge(keyOffset: k, keyLength: key.bytes.count, child: order.firstIndex { $0 === key.node }!)
+                k += key.bytes.count
+                e += 1
+            }
+        }
+    }
+
+    deinit {
+        edgeStart.deallocate(); edgeCount.deallocate(); isLeaf.deallocate(); edges.deallocate(); keyPool.deallocate()
     }
 
     /// Checks that `line` is one JSON object and returns the requested fields
@@ -59,7 +108,7 @@ public final class FieldExtractor {
         guard r.pos < r.end, r.base[r.pos] == UInt8(ascii: "{") else {
             throw JSONSyntaxError(message: r.pos < r.end ? "a record must be a JSON object ({...}), found \(r.describe(r.base[r.pos]))" : "empty record", offset: r.pos)
         }
-        try scan(&r, node: root, into: &values)
+        try scan(&r, node: 0, into: &values)
         try r.expectEnd()
     }
 
@@ -74,17 +123,18 @@ public final class FieldExtractor {
         try r.expectEnd()
     }
 
-    func scan(_ r: inout JSONReader, node: Node, into values: inout [JSONValue?]) throws {
+    func scan(_ r: inout JSONReader, node id: Int, into values: inout [JSONValue?]) throws {
         r.skipWhitespace()
-        if !node.leafIDs.isEmpty {
+        if isLeaf[id] {
+            let node = nodes[id]
             let v = try r.parseValue()
-            for id in node.leafIDs { values[id] = v }
+            for leaf in node.leafIDs { values[leaf] = v }
             for b in node.below { values[b.id] = v.value(at: b.rest) }
             return
         }
         guard r.pos < r.end else { try r.skipValue(); return }
         let c = r.base[r.pos]
-        if c == UInt8(ascii: "{") && !node.keys.isEmpty {
+        if c == UInt8(ascii: "{") && edgeCount[id] > 0 {
             try r.enter()
             r.pos += 1
             r.skipWhitespace()
@@ -96,7 +146,8 @@ public final class FieldExtractor {
                 let escaped = try r.skipString()
                 let keyEnd = r.pos - 1
                 try r.expectColon()
-                if let child = match(node, r.base, keyStart, keyEnd, escaped) {
+                let child = match(id, r.base, keyStart, keyEnd, escaped)
+                if child >= 0 {
                     try scan(&r, node: child, into: &values)
                 } else {
                     try r.skipValue()
@@ -104,7 +155,8 @@ public final class FieldExtractor {
                 if try r.endOfMember(close: UInt8(ascii: "}"), what: "object member") { break }
             }
             r.depth -= 1
-        } else if c == UInt8(ascii: "[") && !node.indexes.isEmpty {
+        } else if c == UInt8(ascii: "[") && !nodes[id].indexes.isEmpty {
+            let node = nodes[id]
             try r.enter()
             r.pos += 1
             r.skipWhitespace()
@@ -112,7 +164,7 @@ public final class FieldExtractor {
             var index = 0
             while true {
                 if let child = node.indexes.first(where: { $0.index == index })?.node {
-                    try scan(&r, node: child, into: &values)
+                    try scan(&r, node: nodes.firstIndex { $0 === child }!, into: &values)
                 } else {
                     try r.skipValue()
                 }
@@ -125,18 +177,23 @@ public final class FieldExtractor {
         }
     }
 
+    /// The child node for a key, or -1.
     @inline(__always)
-    func match(_ node: Node, _ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int, _ escaped: Bool) -> Node? {
+    func match(_ id: Int, _ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int, _ escaped: Bool) -> Int {
         let n = end - start
+        let first = edgeStart[id], count = edgeCount[id]
         if !escaped {
-            for k in node.keys where k.bytes.count == n {
-                if k.bytes.withUnsafeBufferPointer({ memcmp($0.baseAddress!, base + start, n) == 0 }) { return k.node }
+            for e in first..<(first + count) where edges[e].keyLength == n {
+                if memcmp(keyPool + edges[e].keyOffset, base + start, n) == 0 { return edges[e].child }
             }
-            return nil
+            return -1
         }
-        guard let text = try? JSONReader.unescape(base, from: start, to: end) else { return nil }
+        guard let text = try? JSONReader.unescape(base, from: start, to: end) else { return -1 }
         let b = Array(text.utf8)
-        return node.keys.first { $0.bytes == b }?.node
+        for e in first..<(first + count) where edges[e].keyLength == b.count {
+            if b.withUnsafeBufferPointer({ memcmp(keyPool + edges[e].keyOffset, $0.baseAddress!, b.count) == 0 }) { return edges[e].child }
+        }
+        return -1
     }
 }
 

@@ -128,11 +128,7 @@ public struct JSONReader {
         pos += 1
         var escaped = false
         while true {
-            // Eight bytes at a time while none is a quote, a backslash, a control or a non-ASCII byte.
-            while pos &+ 8 <= end {
-                let w = UnsafeRawPointer(base + pos).loadUnaligned(as: UInt64.self)
-                if JSONReader.isPlainWord(w) { pos &+= 8 } else { break }
-            }
+            skipPlainText()
             guard pos < end else { throw fail("unterminated string (no closing '\"')", at: open) }
             let c = base[pos]
             if c == UInt8(ascii: "\"") { pos += 1; return escaped }
@@ -149,15 +145,50 @@ public struct JSONReader {
         }
     }
 
-    @inline(__always) static func isPlainWord(_ w: UInt64) -> Bool {
+    /// Advances over string bytes that need no attention: 16 at a time while
+    /// none is a quote, backslash or control byte. Non-ASCII characters are
+    /// checked as UTF-8 right here, jumping straight to them, so mixed-language
+    /// text stays fast. Stops before anything the caller must look at.
+    @inline(__always) mutating func skipPlainText() {
+        let quote = SIMD16<UInt8>(repeating: 0x22)
+        let slash = SIMD16<UInt8>(repeating: 0x5C)
+        let space = SIMD16<UInt8>(repeating: 0x20)
+        let high: UInt64 = 0x8080_8080_8080_8080
+        // Locals stay in registers; `pos` is written back once.
+        var i = pos
+        let end = self.end, base = self.base
+        defer { pos = i }
+        while i &+ 16 <= end {
+            let p = UnsafeRawPointer(base + i)
+            let v = p.loadUnaligned(as: SIMD16<UInt8>.self)
+            let w0 = p.loadUnaligned(as: UInt64.self)
+            let w1 = p.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+            let special = any((v .== quote) .| (v .== slash) .| (v .< space))
+            if !special && (w0 | w1) & high == 0 { i &+= 16; continue }
+            // Jump to the first byte that is special or non-ASCII: the lowest
+            // flag of these word tests is exact (false flags only sit above a true one).
+            let m0 = JSONReader.attention(w0)
+            i &+= m0 != 0 ? m0.trailingZeroBitCount >> 3 : 8 &+ (JSONReader.attention(w1).trailingZeroBitCount >> 3)
+            let c0 = base[i]
+            // The common two- and three-byte forms inline; everything else to the caller.
+            if c0 >= 0xC2 && c0 <= 0xDF && i &+ 1 < end && base[i &+ 1] & 0xC0 == 0x80 {
+                i &+= 2
+            } else if c0 >= 0xE1 && c0 <= 0xEF && c0 != 0xED && i &+ 2 < end
+                        && base[i &+ 1] & 0xC0 == 0x80 && base[i &+ 2] & 0xC0 == 0x80 {
+                i &+= 3
+            } else {
+                return
+            }
+        }
+    }
+
+    /// High bit set at bytes that are a quote, a backslash, a control byte or non-ASCII.
+    @inline(__always) static func attention(_ w: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let high: UInt64 = 0x8080_8080_8080_8080
-        let quote = w ^ (ones &* 0x22)
-        let slash = w ^ (ones &* 0x5C)
-        let hasQuote = (quote &- ones) & ~quote & high
-        let hasSlash = (slash &- ones) & ~slash & high
-        let hasControl = (w &- ones &* 0x20) & ~w & high
-        return (hasQuote | hasSlash | hasControl | (w & high)) == 0
+        let q = w ^ (ones &* 0x22)
+        let b = w ^ (ones &* 0x5C)
+        return (((q &- ones) & ~q) | ((b &- ones) & ~b) | ((w &- ones &* 0x20) & ~w) | w) & high
     }
 
     mutating func skipEscape() throws {

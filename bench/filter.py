@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Benchmark: mminf-filter vs jq vs a plain python3 json loop (see bench/filter.sh)."""
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+BIN = sys.argv[1]
+DATA = sys.argv[2]          # work folder
+N = int(os.environ.get("BENCH_RECORDS", "200000"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+EXPR = ("scores.solvability >= 3 && scores.hallucination == 5 && scores.clarity >= 3 "
+        "&& scores.nonsense == 5 && scores.solvability + scores.clarity >= 7")
+JQ = ("select(.scores.solvability >= 3 and .scores.hallucination == 5 and .scores.clarity >= 3 "
+      "and .scores.nonsense == 5 and (.scores.solvability + .scores.clarity) >= 7)")
+PY = r'''
+import json, sys
+out = sys.stdout
+for line in open(sys.argv[1], encoding="utf-8"):
+    r = json.loads(line)
+    s = r["scores"]
+    if (s["solvability"] >= 3 and s["hallucination"] == 5 and s["clarity"] >= 3
+            and s["nonsense"] == 5 and s["solvability"] + s["clarity"] >= 7):
+        out.write(line)
+'''
+
+
+def generate(path, n):
+    if os.path.exists(path) and os.path.getsize(path) > 0:
+        return
+    with open(path + ".tmp", "w") as f:
+        subprocess.run([sys.executable, os.path.join(HERE, "gen_oasis.py"), str(n)], stdout=f, check=True)
+    os.rename(path + ".tmp", path)
+
+
+def timed(cmd, out_path, repeat=1):
+    """Best wall time of `repeat` runs, writing stdout to out_path."""
+    best = None
+    for _ in range(repeat):
+        with open(out_path, "wb") as out:
+            t = time.perf_counter()
+            subprocess.run(cmd, stdout=out, check=True)
+            dt = time.perf_counter() - t
+        best = dt if best is None else min(best, dt)
+    return best
+
+
+def peak_rss_kb(cmd):
+    r = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, check=True, text=True)
+    return int(r.stderr.strip().splitlines()[-1])
+
+
+def main():
+    os.makedirs(DATA, exist_ok=True)
+    data = os.path.join(DATA, f"oasis-{N}.jsonl")
+    generate(data, N)
+    size_mb = os.path.getsize(data) / 1e6
+    print(f"input: {N} records, {size_mb:.0f} MB ({os.path.getsize(data) / N:.0f} bytes/record): {data}")
+
+    filt = [BIN, "-q", EXPR, data]
+    t_mminf = timed(filt, os.path.join(DATA, "out-mminf.jsonl"), repeat=3)
+    t_jq = timed(["jq", "-c", JQ, data], os.path.join(DATA, "out-jq.jsonl"))
+    t_py = timed([sys.executable, "-c", PY, data], os.path.join(DATA, "out-py.jsonl"))
+
+    outs = [open(os.path.join(DATA, f"out-{k}.jsonl"), "rb").read() for k in ("mminf", "jq", "py")]
+    same = outs[0] == outs[1] == outs[2]
+    kept = outs[0].count(b"\n")
+    print(f"outputs identical: {'yes' if same else 'NO'} ({kept} of {N} records kept)")
+
+    zdata = data + ".zst"
+    if not os.path.exists(zdata):
+        subprocess.run(["zstd", "-q", "-3", "-f", data, "-o", zdata], check=True)
+    t_zstd = timed(["zstd", "-dc", zdata], "/dev/null", repeat=3)
+    t_mminf_z = timed([BIN, "-q", EXPR, zdata], "/dev/null", repeat=3)
+    zout = subprocess.run([BIN, "-q", EXPR, zdata], stdout=subprocess.PIPE, check=True).stdout
+    zsame = zout == outs[0]
+
+    print()
+    print(f"{'command':<34}{'seconds':>9}{'MB/s':>9}")
+    for name, t in [("mminf-filter", t_mminf), ("jq -c select(...)", t_jq), ("python3 json loop", t_py),
+                    ("zstd -dc (alone)", t_zstd), ("mminf-filter on .zst", t_mminf_z)]:
+        print(f"{name:<34}{t:>9.2f}{size_mb / t:>9.0f}")
+    print()
+    r_jq, r_py, r_z = t_jq / t_mminf, t_py / t_mminf, t_zstd / t_mminf_z
+    print(f"mminf-filter vs jq:             {r_jq:6.1f}x faster  (target >= 10x)  {'ok' if r_jq >= 10 else 'MISSED'}")
+    print(f"mminf-filter vs python3:        {r_py:6.1f}x faster  (target >= 3x)   {'ok' if r_py >= 3 else 'MISSED'}")
+    print(f"mminf-filter .zst vs zstd -d:   {r_z:6.2f}x speed   (target >= 0.8x) {'ok' if r_z >= 0.8 else 'MISSED'}"
+          f"  output same as plain: {'yes' if zsame else 'NO'}")
+
+    # Peak memory at two input sizes: it must not grow with the input.
+    rss = {}
+    small = os.path.join(DATA, "oasis-10000.jsonl")
+    generate(small, 10000)
+    big = os.path.join(DATA, "oasis-1M.jsonl")
+    if not os.path.exists(big):
+        reps = max(1, 1000000 // N)
+        with open(big + ".tmp", "wb") as f:
+            for _ in range(reps):
+                with open(data, "rb") as src:
+                    while chunk := src.read(1 << 24):
+                        f.write(chunk)
+        os.rename(big + ".tmp", big)
+    for label, path in [("10k", small), ("1M", big)]:
+        rss[label] = peak_rss_kb([BIN, "-q", EXPR, path]) / 1024
+    print(f"peak RSS: 10k records {rss['10k']:.1f} MB, 1M records {rss['1M']:.1f} MB "
+          f"(target < 64 MB) {'ok' if max(rss.values()) < 64 else 'MISSED'}")
+    ok = same and zsame and r_jq >= 10 and r_py >= 3 and r_z >= 0.8 and max(rss.values()) < 64
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
