@@ -144,17 +144,19 @@ build_server() {
   rm -f "$BIN_DIR"/*
   cp "$built" "$BIN_DIR/llama-server.tmp"
   # Every shared library the build produced (libllama, libggml*, libmtmd ...),
-  # keeping symlink names (libfoo.so.0 -> libfoo.so.0.0.N) as real files.
+  # with its version symlinks (libfoo.so.0 -> libfoo.so.0.N.M) kept as links.
   local so
   while IFS= read -r so; do
-    cp -L "$so" "$BIN_DIR/$(basename "$so")"
+    cp -P "$so" "$BIN_DIR/"
   done < <(find "$build" \( -type f -o -type l \) -name '*.so*' | sort)
 
-  # The binary's rpath points into the build dir; the copy must look beside
-  # itself. patchelf if present; otherwise rely on the $ORIGIN build rpath.
+  # The build already links with rpath $ORIGIN (see cmake_args); patchelf,
+  # where present, makes sure of it. `start` also sets LD_LIBRARY_PATH.
   if command -v patchelf >/dev/null 2>&1; then
     patchelf --set-rpath '$ORIGIN' "$BIN_DIR/llama-server.tmp"
-    for so in "$BIN_DIR"/*.so*; do patchelf --set-rpath '$ORIGIN' "$so"; done
+    for so in "$BIN_DIR"/*.so*; do
+      [ -L "$so" ] || patchelf --set-rpath '$ORIGIN' "$so"
+    done
   fi
   mv "$BIN_DIR/llama-server.tmp" "$BIN"
 

@@ -74,8 +74,8 @@ public final class RecordTool {
     /// A line that is not a usable record: stop, or count it and send it to the rejects.
     public func badLine(_ line: InputLine, _ error: Error) throws {
         let bad = BadLineError(line, error)
-        if policy == .stop { throw bad }
         summary.badLines += 1
+        if policy == .stop { throw bad }
         if badLineWarnings < 5 {
             RecordTool.printError("\(name): skipped \(bad.description)")
         } else if badLineWarnings == 5 {

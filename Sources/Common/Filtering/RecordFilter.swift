@@ -30,6 +30,8 @@ public final class RecordFilter {
     let identitySlots: [Bool]
     let onlySelects: Bool
     let wheres: [Expression]
+    /// `where: EXPR` on one line, however the expression was typed.
+    let whereReasons: [String]
     var values: [JSONValue?]
     var scratch: [JSONValue?] = []
     var seen = Set<StableHash.Pair>()
@@ -48,6 +50,7 @@ public final class RecordFilter {
         identitySlots = whereSlots.map { $0 == Array(0..<$0.count) }
         onlySelects = plan.onlySelects
         wheres = plan.wheres
+        whereReasons = plan.wheres.map { "where: " + $0.text.split(whereSeparator: \.isWhitespace).joined(separator: " ") }
         extractor = FieldExtractor(paths: all)
         values = Array(repeating: nil, count: all.count)
     }
@@ -75,7 +78,7 @@ public final class RecordFilter {
                 for (j, s) in slots.enumerated() { scratch[j] = values[s] }
                 holds = try expr.holds(scratch)
             }
-            if !holds { return .drop("where: \(expr.text)") }
+            if !holds { return .drop(whereReasons[k]) }
         }
         if let u = uniqueSlot, let reason = try isDuplicate(values[u], plan.unique!) { return .drop(reason) }
         return .keepLine
@@ -108,8 +111,8 @@ public final class RecordFilter {
             }
             try record.set(.string(captured), at: x.into)
         }
-        for expr in plan.wheres where !(try expr.evaluate(record: record).isTruthy) {
-            return .drop("where: \(expr.text)")
+        for (k, expr) in wheres.enumerated() where !(try expr.evaluate(record: record).isTruthy) {
+            return .drop(whereReasons[k])
         }
         if let u = plan.unique, let reason = try isDuplicate(record.value(at: u), u) { return .drop(reason) }
         for s in plan.sets {
