@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .executable(name: "mminf-filter", targets: ["mminf-filter"]),
         .executable(name: "mminf-split", targets: ["mminf-split"]),
+        .executable(name: "mminf-gen", targets: ["mminf-gen"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -14,16 +15,19 @@ let package = Package(
         // Thin system-library targets: the C libraries come from the OS (scripts/setup.sh).
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
+        .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
+        .target(name: "CSQLite", linkerSettings: [.linkedLibrary("sqlite3")]),
         .target(
             name: "Common",
             dependencies: [
-                "CZstd", "CPCRE2",
+                "CZstd", "CPCRE2", "CCurl", "CSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         .executableTarget(name: "mminf-filter", dependencies: ["Common"]),
         .executableTarget(name: "mminf-split", dependencies: ["Common"]),
+        .executableTarget(name: "mminf-gen", dependencies: ["Common"]),
         .testTarget(name: "CommonTests", dependencies: ["Common"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Common"]),
     ],

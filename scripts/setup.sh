@@ -7,6 +7,8 @@ packages=(
   pkg-config
   libzstd-dev      # zstd input/output (CZstd target)
   libpcre2-dev     # regular expressions (CPCRE2 target)
+  libcurl4-openssl-dev  # HTTP to model servers (CCurl target)
+  libsqlite3-dev   # the response cache (CSQLite target)
   zstd jq          # benchmarks compare against these
   time             # /usr/bin/time for peak RSS in benchmarks
 )

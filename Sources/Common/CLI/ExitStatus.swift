@@ -9,11 +9,22 @@ public enum ExitStatus: Int32 {
     case dataError = 65
     /// An input file cannot be opened.
     case noInput = 66
+    /// The model server cannot be reached or has no usable model.
+    case unavailable = 69
     /// An output file cannot be created.
     case cannotCreate = 73
     /// Reading or writing failed.
     case ioError = 74
+    /// Stopped by SIGINT (128 + 2) or SIGTERM (128 + 15).
+    case interruptedByINT = 130
+    case interruptedByTERM = 143
+
+    public static func interrupted(_ signal: Int32) -> ExitStatus {
+        signal == SIGTERM ? .interruptedByTERM : .interruptedByINT
+    }
 }
+
+import Foundation
 
 /// An error that ends a tool with a message and an exit code.
 public struct ToolError: Error, CustomStringConvertible {

@@ -135,6 +135,9 @@ public enum ToolMain {
             if e.closed { return (nil, .ok) }  // the reader went away: end quietly
             return (e.description, e.message.hasPrefix("cannot create") ? .cannotCreate : .ioError)
         case let e as FieldPathError: return (e.description, .usage)
+        case let e as Template.ParseError: return (e.description, .usage)
+        case let e as ModelServer.ProbeError: return (e.description, .unavailable)
+        case let e as ResponseCache.CacheError: return (e.description, .ioError)
         default: return ("\(error)", .recordsFailed)
         }
     }

@@ -25,11 +25,16 @@ public final class FileByteSource: ByteSource {
     let fd: Int32
     let name: String
     let ownsFD: Bool
+    /// Bytes read so far and the file's size (nil for pipes): progress and ETA.
+    public private(set) var bytesRead = 0
+    public let size: Int?
 
     public init(fd: Int32, name: String, ownsFD: Bool) {
         self.fd = fd
         self.name = name
         self.ownsFD = ownsFD
+        var st = stat()
+        size = fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG ? Int(st.st_size) : nil
     }
 
     /// Opens a path, or stdin for "-".
@@ -50,7 +55,7 @@ public final class FileByteSource: ByteSource {
     public func read(into buffer: UnsafeMutablePointer<UInt8>, capacity: Int) throws -> Int {
         while true {
             let n = Glibc.read(fd, buffer, capacity)
-            if n >= 0 { return n }
+            if n >= 0 { bytesRead += n; return n }
             if errno == EINTR { continue }
             throw InputError(source: name, message: "read failed: \(String(cString: strerror(errno)))")
         }
@@ -237,6 +242,11 @@ public enum InputOpener {
     /// Opens a path ("-" is stdin) and decompresses it when it starts with
     /// zstd's magic bytes, whatever its name.
     public static func open(_ path: String) throws -> ChunkSource {
+        try openWithFile(path).0
+    }
+
+    /// The chunks, and the file under them (for progress).
+    public static func openWithFile(_ path: String) throws -> (ChunkSource, FileByteSource) {
         let file = try FileByteSource.open(path)
         var probe = [UInt8](repeating: 0, count: 4)
         var got = 0
@@ -248,8 +258,8 @@ public enum InputOpener {
         probe.removeLast(4 - got)
         let prefixed = PrefixedByteSource(prefix: probe, rest: file)
         if probe == zstdMagic {
-            return ThreadedChunkSource(source: ZstdByteSource(input: prefixed, name: file.name))
+            return (ThreadedChunkSource(source: ZstdByteSource(input: prefixed, name: file.name)), file)
         }
-        return ThreadedChunkSource(source: prefixed)
+        return (ThreadedChunkSource(source: prefixed), file)
     }
 }

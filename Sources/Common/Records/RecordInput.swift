@@ -1,3 +1,5 @@
+import Foundation
+
 /// One input line, with where it came from. `bytes` is valid until the next line is read.
 public struct InputLine {
     public var bytes: UnsafeBufferPointer<UInt8>
@@ -12,6 +14,8 @@ public final class RecordInput {
     var nextPath = 0
     var reader: LineReader?
     var currentName = ""
+    var currentFile: FileByteSource?
+    var finishedBytes = 0
 
     public init(paths: [String]) {
         self.paths = paths.isEmpty ? ["-"] : paths
@@ -31,18 +35,33 @@ public final class RecordInput {
                 guard nextPath < paths.count else { return nil }
                 let path = paths[nextPath]
                 nextPath += 1
-                reader = LineReader(source: try InputOpener.open(path))
+                let (chunks, file) = try InputOpener.openWithFile(path)
+                reader = LineReader(source: chunks)
+                currentFile = file
                 currentName = path == "-" ? "<stdin>" : path
             }
             let r = reader!
             guard let bytes = try r.next() else {
                 r.close()
+                finishedBytes += currentFile?.size ?? 0
+                currentFile = nil
                 reader = nil
                 continue
             }
             if RecordInput.isBlank(bytes) { continue }
             return InputLine(bytes: bytes, source: currentName, number: r.lineNumber)
         }
+    }
+
+    /// How much of the input has been read (0...1), when every input is a regular file.
+    public var fraction: Double? {
+        var total = 0
+        for p in paths {
+            guard p != "-", let attrs = try? FileManager.default.attributesOfItem(atPath: p), let n = attrs[.size] as? Int else { return nil }
+            total += n
+        }
+        guard total > 0 else { return nil }
+        return min(1, Double(finishedBytes + (currentFile?.bytesRead ?? 0)) / Double(total))
     }
 
     static func isBlank(_ b: UnsafeBufferPointer<UInt8>) -> Bool {

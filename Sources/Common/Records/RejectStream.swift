@@ -14,10 +14,18 @@ public final class RejectStream {
         try write(bytes: line.bytes, source: line.source, line: line.number, reason: reason, recordIsValid: recordIsValid)
     }
 
-    public func write(bytes: UnsafeBufferPointer<UInt8>, source: String, line: Int, reason: String, recordIsValid: Bool) throws {
+    /// `extra` members go after the reason (status and attempts of a failed call).
+    public func write(bytes: UnsafeBufferPointer<UInt8>, source: String, line: Int, reason: String, recordIsValid: Bool,
+                      extra: [(String, JSONValue)] = []) throws {
         scratch.removeAll(keepingCapacity: true)
         scratch.append(contentsOf: "{\"reason\":".utf8)
         JSONWriter.writeString(reason, into: &scratch)
+        for (k, v) in extra {
+            scratch.append(UInt8(ascii: ","))
+            JSONWriter.writeString(k, into: &scratch)
+            scratch.append(UInt8(ascii: ":"))
+            JSONWriter.write(v, into: &scratch)
+        }
         scratch.append(contentsOf: ",\"source\":".utf8)
         JSONWriter.writeString(source, into: &scratch)
         scratch.append(contentsOf: ",\"line\":\(line),".utf8)

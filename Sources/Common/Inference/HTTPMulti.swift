@@ -1,0 +1,178 @@
+import CCurl
+import Foundation
+
+/// One HTTP request in flight on libcurl.
+public final class HTTPTransfer {
+    public let url: String
+    public let method: String
+    let body: [UInt8]
+    let easy: UnsafeMutableRawPointer
+    var headerList: UnsafeMutablePointer<curl_slist>?
+    public internal(set) var response: [UInt8] = []
+    public internal(set) var responseHeaders: [String: String] = [:]
+    public internal(set) var status = 0
+    /// Set when no HTTP answer arrived (refused, reset, timed out...).
+    public internal(set) var transportError: String?
+    public internal(set) var timedOut = false
+    public let started = Date()
+    /// Whatever the caller needs back when the transfer ends.
+    public var context: AnyObject?
+
+    init(url: String, method: String, body: [UInt8], headers: [String], timeoutMs: Int, connectTimeoutMs: Int) {
+        self.url = url
+        self.method = method
+        self.body = body
+        guard let e = curl_easy_init() else { fatalError("curl_easy_init failed: out of memory") }
+        easy = e
+        mminf_setopt_str(e, CURLOPT_URL, url)
+        mminf_setopt_long(e, CURLOPT_NOSIGNAL, 1)
+        mminf_setopt_long(e, CURLOPT_TCP_NODELAY, 1)
+        mminf_setopt_long(e, CURLOPT_TCP_KEEPALIVE, 1)
+        if timeoutMs > 0 { mminf_setopt_long(e, CURLOPT_TIMEOUT_MS, timeoutMs) }
+        mminf_setopt_long(e, CURLOPT_CONNECTTIMEOUT_MS, connectTimeoutMs)
+        for h in headers { headerList = curl_slist_append(headerList, h) }
+        if method == "POST" {
+            headerList = curl_slist_append(headerList, "Content-Type: application/json")
+            // libcurl sends "Expect: 100-continue" for large bodies; servers answer faster without it.
+            headerList = curl_slist_append(headerList, "Expect:")
+            mminf_setopt_long(e, CURLOPT_POST, 1)
+            mminf_setopt_off(e, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
+            // libcurl reads the body from this pointer while the transfer runs; `body` lives as long as self.
+            body.withUnsafeBufferPointer { mminf_setopt_ptr(e, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: $0.baseAddress)) }
+        } else {
+            mminf_setopt_long(e, CURLOPT_HTTPGET, 1)
+        }
+        mminf_setopt_ptr(e, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(headerList))
+        mminf_setopt_callback(e, CURLOPT_WRITEFUNCTION, HTTPTransfer.onBody)
+        mminf_setopt_callback(e, CURLOPT_HEADERFUNCTION, HTTPTransfer.onHeader)
+    }
+
+    deinit {
+        curl_easy_cleanup(easy)
+        curl_slist_free_all(headerList)
+    }
+
+    func attach() {
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        mminf_setopt_ptr(easy, CURLOPT_WRITEDATA, me)
+        mminf_setopt_ptr(easy, CURLOPT_HEADERDATA, me)
+        mminf_setopt_ptr(easy, CURLOPT_PRIVATE, me)
+    }
+
+    static let onBody: mminf_data_callback = { data, size, count, user in
+        let t = Unmanaged<HTTPTransfer>.fromOpaque(user!).takeUnretainedValue()
+        let n = size * count
+        if n > 0, let data { data.withMemoryRebound(to: UInt8.self, capacity: n) { t.response.append(contentsOf: UnsafeBufferPointer(start: $0, count: n)) } }
+        return n
+    }
+
+    static let onHeader: mminf_data_callback = { data, size, count, user in
+        let t = Unmanaged<HTTPTransfer>.fromOpaque(user!).takeUnretainedValue()
+        let n = size * count
+        guard n > 0, let data else { return n }
+        let line = data.withMemoryRebound(to: UInt8.self, capacity: n) { String(decoding: UnsafeBufferPointer(start: $0, count: n), as: UTF8.self) }
+        if line.hasPrefix("HTTP/") { t.responseHeaders = [:] }  // a new response (after 100 Continue)
+        if let colon = line.firstIndex(of: ":") {
+            let name = line[..<colon].lowercased()
+            let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+            t.responseHeaders[name] = value
+        }
+        return n
+    }
+
+    public var elapsed: Double { Date().timeIntervalSince(started) }
+}
+
+/// libcurl's multi interface driven from one thread: many transfers in flight,
+/// connections kept alive and reused between requests.
+public final class HTTPMulti {
+    let multi: UnsafeMutableRawPointer
+    var active: [UnsafeMutableRawPointer: HTTPTransfer] = [:]
+
+    static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
+
+    public init(maxConnections: Int) {
+        _ = HTTPMulti.globalInit
+        guard let m = curl_multi_init() else { fatalError("curl_multi_init failed: out of memory") }
+        multi = m
+        mminf_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, max(8, maxConnections))
+        mminf_multi_setopt_long(multi, CURLMOPT_PIPELINING, Int(CURLPIPE_MULTIPLEX))
+    }
+
+    deinit {
+        for t in active.values { curl_multi_remove_handle(multi, t.easy) }
+        curl_multi_cleanup(multi)
+    }
+
+    public var inFlight: Int { active.count }
+
+    public func start(url: String, method: String = "POST", body: [UInt8] = [], headers: [String] = [],
+                      timeoutMs: Int, connectTimeoutMs: Int = 10_000, context: AnyObject? = nil) -> HTTPTransfer {
+        let t = HTTPTransfer(url: url, method: method, body: body, headers: headers, timeoutMs: timeoutMs, connectTimeoutMs: connectTimeoutMs)
+        t.context = context
+        t.attach()
+        active[t.easy] = t
+        curl_multi_add_handle(multi, t.easy)
+        return t
+    }
+
+    /// Abandons a transfer (on interrupt).
+    public func cancel(_ t: HTTPTransfer) {
+        guard active.removeValue(forKey: t.easy) != nil else { return }
+        curl_multi_remove_handle(multi, t.easy)
+    }
+
+    /// Moves transfers along, waiting up to `timeoutMs` for activity, and
+    /// returns the ones that finished.
+    public func poll(timeoutMs: Int) -> [HTTPTransfer] {
+        var running: Int32 = 0
+        curl_multi_perform(multi, &running)
+        var done = collect()
+        if done.isEmpty && !active.isEmpty {
+            var fds: Int32 = 0
+            curl_multi_poll(multi, nil, 0, Int32(timeoutMs), &fds)
+            curl_multi_perform(multi, &running)
+            done = collect()
+        } else if active.isEmpty && timeoutMs > 0 {
+            usleep(useconds_t(min(timeoutMs, 50) * 1000))
+        }
+        return done
+    }
+
+    func collect() -> [HTTPTransfer] {
+        var done: [HTTPTransfer] = []
+        var left: Int32 = 0
+        while let msg = curl_multi_info_read(multi, &left) {
+            guard msg.pointee.msg == CURLMSG_DONE, let easy = msg.pointee.easy_handle, let t = active.removeValue(forKey: easy) else { continue }
+            let result = msg.pointee.data.result
+            var code: Int = 0
+            mminf_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &code)
+            t.status = code
+            if result != CURLE_OK {
+                t.transportError = String(cString: curl_easy_strerror(result))
+                t.timedOut = result == CURLE_OPERATION_TIMEDOUT
+                if code == 0 { t.status = 0 }
+            }
+            curl_multi_remove_handle(multi, easy)
+            done.append(t)
+        }
+        return done
+    }
+}
+
+/// One blocking request, for start-up probes (`--check`, listing models).
+public enum HTTPRequest {
+    public static func get(_ url: String, headers: [String] = [], timeoutMs: Int = 10_000) -> HTTPTransfer {
+        let m = HTTPMulti(maxConnections: 1)
+        let t = m.start(url: url, method: "GET", headers: headers, timeoutMs: timeoutMs)
+        while m.inFlight > 0 { _ = m.poll(timeoutMs: 100) }
+        return t
+    }
+
+    public static func post(_ url: String, body: [UInt8], headers: [String] = [], timeoutMs: Int = 60_000) -> HTTPTransfer {
+        let m = HTTPMulti(maxConnections: 1)
+        let t = m.start(url: url, method: "POST", body: body, headers: headers, timeoutMs: timeoutMs)
+        while m.inFlight > 0 { _ = m.poll(timeoutMs: 100) }
+        return t
+    }
+}

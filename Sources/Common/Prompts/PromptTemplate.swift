@@ -1,0 +1,37 @@
+/// A prompt with `{field}` placeholders and `--bind NAME=FIELD` renames, so a
+/// prompt written for `{caption}` works on records that call it `description`.
+public struct PromptTemplate {
+    public let template: Template
+    public let binds: [String: FieldPath]
+
+    public init(_ text: String, binds: [String: FieldPath] = [:]) throws {
+        template = try Template(text)
+        self.binds = binds
+    }
+
+    /// Parses `--bind` values: `NAME=FIELD`.
+    public static func parseBinds(_ specs: [String]) throws -> [String: FieldPath] {
+        var out: [String: FieldPath] = [:]
+        for s in specs {
+            guard let eq = s.firstIndex(of: "="), eq != s.startIndex, s.index(after: eq) != s.endIndex else {
+                throw ToolError.usage("--bind takes NAME=FIELD (the placeholder {NAME} reads FIELD), got '\(s)'")
+            }
+            out[String(s[..<eq])] = try FieldPath(parsing: String(s[s.index(after: eq)...]))
+        }
+        return out
+    }
+
+    /// The record field a placeholder reads.
+    public func resolve(_ path: FieldPath) -> FieldPath {
+        guard case .key(let first)? = path.components.first, let target = binds[first] else { return path }
+        let comps = target.components + path.components.dropFirst()
+        return FieldPath(components: comps, text: path.components.count == 1 ? target.description : "\(target.description)\(path.description.dropFirst(first.count))")
+    }
+
+    public func render(_ record: JSONValue) throws -> String {
+        try template.render { record.value(at: resolve($0)) }
+    }
+
+    /// The record fields the prompt reads.
+    public var fields: [FieldPath] { template.fields.map(resolve) }
+}

@@ -1,0 +1,105 @@
+import ArgumentParser
+import Common
+import Foundation
+
+@main
+struct GenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mminf-gen",
+        abstract: "Call a chat-completions model once per JSONL record and write its answer into the record.",
+        discussion: """
+        Reads records from FILEs (stdin when none), renders --prompt per record
+        ({field} placeholders, {{ }} for braces, --bind NAME=FIELD to rename),
+        sends it to an OpenAI-compatible server (vLLM, SGLang, llama.cpp,
+        OpenAI), and writes each record with the answer in --out and what was
+        asked and said in history.<step>. Output keeps input order.
+
+        Requests: --concurrency in flight over keep-alive connections; connection
+        errors, timeouts, 408/429/5xx are retried with backoff (Retry-After is
+        honoured); 400/401/403/404/422 fail the record at once. A record that
+        fails goes to --failures with the reason, the run goes on, and the exit
+        code is 1. With --cache, every answer is stored before its record is
+        written: rerunning an interrupted run replays them and sends only the rest.
+
+        The API key comes only from the environment: MMINF_API_KEY, OPENAI_API_KEY
+        or the variable named by --api-key-env.
+
+        Examples:
+          mminf-gen --base-url http://127.0.0.1:8000/v1 --prompt 'Describe: {caption}' --out description
+          MMINF_BASE_URL=http://gpu1:8000/v1 mminf-gen --prompt-file q.txt -n 4 --temperature 1.0 --cache run.sqlite
+          mminf-gen --check --base-url http://127.0.0.1:8000/v1
+        """
+    )
+
+    @Argument(help: ArgumentHelp("Input files (stdin when none).", valueName: "FILE"))
+    var files: [String] = []
+
+    @Option(help: ArgumentHelp("Prompt template with {field} placeholders.", valueName: "TEXT"))
+    var prompt: String?
+
+    @Option(help: ArgumentHelp("Read the prompt template from a file.", valueName: "FILE"))
+    var promptFile: String?
+
+    @Option(help: ArgumentHelp("System message template.", valueName: "TEXT"))
+    var system: String?
+
+    @Option(help: ArgumentHelp("Placeholder {NAME} reads FIELD instead (repeatable).", valueName: "NAME=FIELD"))
+    var bind: [String] = []
+
+    @Option(help: ArgumentHelp("Field that receives the answer.", valueName: "FIELD"))
+    var out = "response"
+
+    @Option(help: ArgumentHelp("Name of this step in history.<step> and messages (default: the --out field).", valueName: "NAME"))
+    var step: String?
+
+    @Option(name: .short, help: ArgumentHelp("Samples per record: N records out per record in, each with \"sample\": i.", valueName: "N"))
+    var n = 1
+
+    @OptionGroup(title: "Server") var server: ServerOptions
+    @OptionGroup(title: "Sampling") var sampling: SamplingOptions
+    @OptionGroup(title: "Requests") var engine: EngineOptionGroup
+    @OptionGroup(title: "Input and output") var io: IOOptions
+
+    mutating func validate() throws {
+        guard n >= 1 else { throw ValidationError("-n must be at least 1") }
+    }
+
+    mutating func run() throws {
+        try ToolMain.run("mminf-gen") {
+            let urls = try server.resolvedBaseURLs()
+            let headers = try server.authHeaders()
+            if server.check {
+                let (report, ok) = ModelServer.check(baseURLs: urls, model: server.namedModel, headers: headers)
+                print(report)
+                throw ExitCode(ok ? 0 : 1)
+            }
+            let binds = try PromptTemplate.parseBinds(bind)
+            var plan = GenerationPlan(
+                model: try ModelServer.resolveModel(server.namedModel, baseURL: urls[0], headers: headers),
+                system: try system.map { try PromptTemplate($0, binds: binds) },
+                prompt: try PromptTemplate(try promptText(), binds: binds),
+                sampling: try sampling.sampling(), out: try FieldPath(parsing: out), step: step ?? out)
+            plan.samples = n
+            plan.history = !engine.noHistory
+            let tool = try RecordTool(name: "mminf-gen", files: files, io: io)
+            let cache = try engine.cache.map { try ResponseCache(path: $0) }
+            try tool.process { tool in
+                let runner = InferenceEngine(tool: tool, servers: ServerPool(baseURLs: urls), cache: cache,
+                                             options: engine.engineOptions(step: plan.step, headers: headers))
+                try runner.run(plan: plan.calls(for:), finish: plan.outputs(record:results:))
+            }
+        }
+    }
+
+    func promptText() throws -> String {
+        switch (prompt, promptFile) {
+        case (let p?, nil): return p
+        case (nil, let f?):
+            do { return try String(contentsOfFile: f, encoding: .utf8) } catch {
+                throw ToolError("--prompt-file \(f): cannot read it (\(error.localizedDescription))", status: .noInput)
+            }
+        case (nil, nil): throw ToolError.usage("give the prompt with --prompt TEXT or --prompt-file FILE")
+        default: throw ToolError.usage("give either --prompt or --prompt-file, not both")
+        }
+    }
+}
