@@ -25,10 +25,14 @@ enum Tools {
     /// Written by one reader thread, read after the group is done.
     final class Box: @unchecked Sendable { var data = Data() }
 
-    static func run(_ tool: String, _ args: [String], stdin: Data = Data(), cwd: URL? = nil) throws -> ToolRun {
+    static func run(_ tool: String, _ args: [String], stdin: Data = Data(), cwd: URL? = nil, env: [String: String] = [:]) throws -> ToolRun {
         let p = Process()
         p.executableURL = binDir.appendingPathComponent(tool)
         p.arguments = args
+        var environment = ProcessInfo.processInfo.environment
+        for k in ["MMINF_BASE_URL", "MMINF_MODEL", "MMINF_API_KEY", "OPENAI_API_KEY"] { environment[k] = nil }
+        for (k, v) in env { environment[k] = v }
+        p.environment = environment
         if let cwd { p.currentDirectoryURL = cwd }
         let inPipe = Pipe(), outPipe = Pipe(), errPipe = Pipe()
         p.standardInput = inPipe
@@ -49,8 +53,8 @@ enum Tools {
         return ToolRun(status: p.terminationStatus, stdout: out.data, stderr: String(decoding: err.data, as: UTF8.self))
     }
 
-    static func run(_ tool: String, _ args: [String], input: String) throws -> ToolRun {
-        try run(tool, args, stdin: Data(input.utf8))
+    static func run(_ tool: String, _ args: [String], input: String, env: [String: String] = [:]) throws -> ToolRun {
+        try run(tool, args, stdin: Data(input.utf8), env: env)
     }
 }
 

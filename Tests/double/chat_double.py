@@ -51,6 +51,7 @@ Faults (a JSON object; every key optional) apply to POST /v1/chat/completions:
                         probability of that status with an error body; 429
                         carries "Retry-After: N" with N = retry_after
                         (seconds, default 1)
+    p_reset             probability of "reset" (drawn with the statuses)
     retry_after         see p429
     seed                seed for the random faults (default 0): one draw per
                         request in arrival order, so runs are reproducible
@@ -157,10 +158,10 @@ class State:
         if action is None:
             action = "ok"
             acc = 0.0
-            for code in (429, 500, 502, 503, 504):
-                acc += float(f.get("p%d" % code, 0) or 0)
+            for code in ("429", "500", "502", "503", "504", "reset"):
+                acc += float(f.get("p_reset" if code == "reset" else "p" + code, 0) or 0)
                 if r < acc:
-                    action = str(code)
+                    action = code
                     break
         delay = float(f.get("latency_ms", 0) or 0) / 1000.0
         ln = f.get("latency_lognormal")

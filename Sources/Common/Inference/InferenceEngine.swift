@@ -342,6 +342,10 @@ public final class InferenceEngine {
             tool.summary.failed += 1
             try writeFailure(item, failure)
         }
+        if options.unordered {
+            for l in lines { try write(l) }
+            lines = []
+        }
         window.complete(item.seq, lines)
         try window.drain { try write($0) }
     }

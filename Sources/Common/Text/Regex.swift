@@ -85,6 +85,15 @@ public final class Regex {
         }
     }
 
+    /// Every group of the first match (empty text for a group that did not take part).
+    public func firstCaptures(_ s: String) -> [String]? {
+        var s = s
+        return s.withUTF8 { b -> [String]? in
+            guard let m = match(bytes: b) else { return nil }
+            return m.dropFirst().map { r in r.map { String(decoding: UnsafeBufferPointer(rebasing: b[$0]), as: UTF8.self) } ?? "" }
+        }
+    }
+
     /// Every non-overlapping match: its first group when it has one, else the whole match.
     public func allCaptures(_ s: String) -> [String] {
         var s = s
