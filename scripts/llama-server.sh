@@ -233,9 +233,17 @@ cmd_start() {
     die "pid $(cat "$pidfile") holds port $port but is not healthy; run: $0 stop $port"
   fi
   log "starting llama-server on 127.0.0.1:$port (log: $logfile)"
-  LD_LIBRARY_PATH="$BIN_DIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
-    nohup "$BIN" -m "$MODEL" --host 127.0.0.1 --port "$port" -c 4096 -np 4 \
-    </dev/null >"$logfile" 2>&1 &
+  # The server must not keep any of our descriptors open: a caller reading our
+  # stdout to its end (url=$(... start)) would otherwise wait for the server.
+  (
+    for fd in /proc/$BASHPID/fd/*; do
+      fd="${fd##*/}"
+      if [ "$fd" -gt 2 ] 2>/dev/null; then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
+    LD_LIBRARY_PATH="$BIN_DIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+      exec nohup "$BIN" -m "$MODEL" --host 127.0.0.1 --port "$port" -c 4096 -np 4 \
+      </dev/null >"$logfile" 2>&1
+  ) &
   local pid=$!
   echo "$pid" >"$pidfile"
   local deadline=$((SECONDS + START_TIMEOUT))

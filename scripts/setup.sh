@@ -11,6 +11,8 @@ packages=(
   libsqlite3-dev   # the response cache (CSQLite target)
   zstd jq          # benchmarks compare against these
   time             # /usr/bin/time for peak RSS in benchmarks
+  curl             # scripts/llama-server.sh waits for /health with it
+  cmake build-essential  # scripts/llama-server.sh builds llama.cpp's server
 )
 
 missing=()

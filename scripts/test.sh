@@ -3,5 +3,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+scripts/llama-server.sh build    # cached outside the repo: minutes once, then instant
 swift build --build-tests
+# One real llama.cpp server (SmolLM2-135M) for the tests that need a model.
+MMINF_TEST_LLAMA_URL="$(scripts/llama-server.sh start)"
+export MMINF_TEST_LLAMA_URL
+trap 'scripts/llama-server.sh stop "${MMINF_TEST_LLAMA_URL##*:}" >/dev/null 2>&1 || true' EXIT
 swift test --skip-build

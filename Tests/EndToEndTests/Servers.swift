@@ -68,6 +68,12 @@ final class LlamaServer {
     let port: String
 
     private init() throws {
+        // scripts/test.sh starts one server for the whole run and stops it afterwards.
+        if let given = ProcessInfo.processInfo.environment["MMINF_TEST_LLAMA_URL"], !given.isEmpty {
+            url = given
+            port = String(given.split(separator: ":").last ?? "")
+            return
+        }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/bash")
         p.arguments = [packageRoot.appendingPathComponent("scripts/llama-server.sh").path, "start"]
