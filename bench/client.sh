@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# mminf-gen against a plain Python asyncio (aiohttp) client, both sending 20k
+# chat-completion requests at concurrency 64 to nginx on loopback (a fixed
+# answer, so the client is all that is measured); then mminf-gen's peak RSS at
+# 10k and 200k records. One command: bench/client.sh
+source "$(dirname "$0")/lib.sh"
+build_release
+bench_python
+start_nginx
+N="${BENCH_REQUESTS:-20000}"
+make_questions "$N" "$WORK/questions-$N.jsonl"
+url="http://127.0.0.1:$NGINX_PORT/v1"
+
+read -r mu ms mw _ < <(measure "$BIN/mminf-gen" --base-url "$url" --prompt 'Answer briefly: {question}' --out answer \
+  --max-tokens 64 --concurrency 64 --progress 0 -q "$WORK/questions-$N.jsonl")
+read -r pu ps pw _ < <(measure "$PY" bench/aiohttp_client.py "$url" "$WORK/questions-$N.jsonl" 64)
+
+python3 - "$N" "$mu" "$ms" "$mw" "$pu" "$ps" "$pw" <<'PY'
+import sys
+n = int(sys.argv[1]); mu, ms, mw, pu, ps, pw = map(float, sys.argv[2:])
+mc, pc = mu + ms, pu + ps
+print(f"{n} requests at concurrency 64 against nginx on loopback")
+print(f"{'client':<28}{'wall s':>8}{'CPU s':>8}{'req/s':>9}")
+print(f"{'mminf-gen':<28}{mw:>8.2f}{mc:>8.2f}{n / mw:>9.0f}")
+print(f"{'python3 asyncio + aiohttp':<28}{pw:>8.2f}{pc:>8.2f}{n / pw:>9.0f}")
+cpu, speed = pc / mc, pw / mw
+print(f"CPU: mminf-gen uses 1/{cpu:.1f} of the Python client's CPU seconds (target <= 1/5) {'ok' if cpu >= 5 else 'MISSED'}")
+print(f"wall: mminf-gen finishes {speed:.1f}x sooner (target >= 3x) {'ok' if speed >= 3 else 'MISSED'}")
+PY
+
+for n in 10000 200000; do
+  make_questions "$n" "$WORK/questions-$n.jsonl"
+  read -r _ _ _ rss < <(measure "$BIN/mminf-gen" --base-url "$url" --prompt 'Answer briefly: {question}' --out answer \
+    --concurrency 64 --progress 0 -q "$WORK/questions-$n.jsonl")
+  echo "$n $rss" >>"$WORK/rss.txt.$$"
+done
+python3 - "$WORK/rss.txt.$$" <<'PY'
+import sys
+rows = [l.split() for l in open(sys.argv[1])]
+(n1, r1), (n2, r2) = [(int(a), int(b) / 1024) for a, b in rows]
+growth = r2 / r1 - 1
+print(f"peak RSS of mminf-gen: {n1} records {r1:.1f} MB, {n2} records {r2:.1f} MB, growth {growth * 100:+.0f}% (target within 20%) {'ok' if abs(growth) <= 0.2 else 'MISSED'}")
+PY
+rm -f "$WORK/rss.txt.$$"
