@@ -81,6 +81,7 @@ struct GenCommand: ParsableCommand {
                 sampling: try sampling.sampling(), out: try FieldPath(parsing: out), step: step ?? out)
             plan.samples = n
             plan.history = !engine.noHistory
+            plan.withCache = engine.cache != nil
             let tool = try RecordTool(name: "mminf-gen", files: files, io: io)
             let cache = try engine.cache.map { try ResponseCache(path: $0) }
             try tool.process { tool in

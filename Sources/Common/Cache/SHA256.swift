@@ -32,7 +32,10 @@ public struct SHA256 {
     public mutating func update(_ s: String) { update(Array(s.utf8)) }
 
     mutating func block(_ chunk: ArraySlice<UInt8>) {
-        var w = [UInt32](repeating: 0, count: 64)
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in block(chunk, w) }
+    }
+
+    mutating func block(_ chunk: ArraySlice<UInt8>, _ w: UnsafeMutableBufferPointer<UInt32>) {
         let base = chunk.startIndex
         for i in 0..<16 {
             w[i] = UInt32(chunk[base + 4 * i]) << 24 | UInt32(chunk[base + 4 * i + 1]) << 16
@@ -69,7 +72,19 @@ public struct SHA256 {
     public static func hex<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
         var s = SHA256()
         s.update(bytes)
-        return s.finish().map { String(format: "%02x", $0) }.joined()
+        return hexString(s.finish())
+    }
+
+    static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    public static func hexString(_ digest: [UInt8]) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity(digest.count * 2)
+        for b in digest {
+            out.append(hexDigits[Int(b >> 4)])
+            out.append(hexDigits[Int(b & 0xF)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }
 

@@ -113,7 +113,7 @@ public struct ChatRequest {
         var h = SHA256()
         h.update(body)
         h.update(Array("\n#sample=\(sample)".utf8))
-        return h.finish().map { String(format: "%02x", $0) }.joined()
+        return SHA256.hexString(h.finish())
     }
 }
 

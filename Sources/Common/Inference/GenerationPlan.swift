@@ -10,6 +10,8 @@ public struct GenerationPlan {
     public var out: FieldPath
     public var step: String
     public var history = true
+    /// Cache keys cost a SHA-256 per request: only computed when a cache is used.
+    public var withCache = true
 
     public init(model: String, system: PromptTemplate?, prompt: PromptTemplate, sampling: Sampling, out: FieldPath, step: String) {
         self.model = model
@@ -31,7 +33,7 @@ public struct GenerationPlan {
         let msgs = try messages(record)
         return (0..<samples).map { i in
             let body = ChatRequest(model: model, messages: msgs, sampling: sampling, sample: i).bodyBytes
-            return PlannedCall(path: "/chat/completions", body: body, cacheKey: ChatRequest.cacheKey(body: body, sample: i))
+            return PlannedCall(path: "/chat/completions", body: body, cacheKey: withCache ? ChatRequest.cacheKey(body: body, sample: i) : nil)
         }
     }
 

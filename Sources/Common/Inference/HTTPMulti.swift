@@ -6,7 +6,8 @@ public final class HTTPTransfer {
     public let url: String
     public let method: String
     let body: [UInt8]
-    let easy: UnsafeMutableRawPointer
+    /// Given back to the pool when the transfer ends, so handles (and their buffers) are reused.
+    var easy: UnsafeMutableRawPointer!
     var headerList: UnsafeMutablePointer<curl_slist>?
     public internal(set) var response: [UInt8] = []
     public internal(set) var responseHeaders: [String: String] = [:]
@@ -18,11 +19,10 @@ public final class HTTPTransfer {
     /// Whatever the caller needs back when the transfer ends.
     public var context: AnyObject?
 
-    init(url: String, method: String, body: [UInt8], headers: [String], timeoutMs: Int, connectTimeoutMs: Int) {
+    init(easy e: UnsafeMutableRawPointer, url: String, method: String, body: [UInt8], headers: [String], timeoutMs: Int, connectTimeoutMs: Int) {
         self.url = url
         self.method = method
         self.body = body
-        guard let e = curl_easy_init() else { fatalError("curl_easy_init failed: out of memory") }
         easy = e
         mminf_setopt_str(e, CURLOPT_URL, url)
         mminf_setopt_long(e, CURLOPT_NOSIGNAL, 1)
@@ -48,7 +48,7 @@ public final class HTTPTransfer {
     }
 
     deinit {
-        curl_easy_cleanup(easy)
+        if let easy { curl_easy_cleanup(easy) }
         curl_slist_free_all(headerList)
     }
 
@@ -66,16 +66,27 @@ public final class HTTPTransfer {
         return n
     }
 
+    /// Only the headers mminf reads are kept; the rest are not even turned into strings.
+    static let wantedHeaders: [[UInt8]] = ["retry-after"].map { Array($0.utf8) }
+
     static let onHeader: mminf_data_callback = { data, size, count, user in
         let t = Unmanaged<HTTPTransfer>.fromOpaque(user!).takeUnretainedValue()
         let n = size * count
         guard n > 0, let data else { return n }
-        let line = data.withMemoryRebound(to: UInt8.self, capacity: n) { String(decoding: UnsafeBufferPointer(start: $0, count: n), as: UTF8.self) }
-        if line.hasPrefix("HTTP/") { t.responseHeaders = [:] }  // a new response (after 100 Continue)
-        if let colon = line.firstIndex(of: ":") {
-            let name = line[..<colon].lowercased()
-            let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
-            t.responseHeaders[name] = value
+        data.withMemoryRebound(to: UInt8.self, capacity: n) { p in
+            let line = UnsafeBufferPointer(start: p, count: n)
+            if n >= 5 && p[0] == UInt8(ascii: "H") && p[1] == UInt8(ascii: "T") && p[4] == UInt8(ascii: "/") {
+                t.responseHeaders = [:]  // a new response (after 100 Continue)
+                return
+            }
+            guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return }
+            for wanted in HTTPTransfer.wantedHeaders where wanted.count == colon {
+                var same = true
+                for i in 0..<colon where p[i] | 0x20 != wanted[i] { same = false; break }
+                guard same else { continue }
+                let value = String(decoding: line[(colon + 1)...], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                t.responseHeaders[String(decoding: wanted, as: UTF8.self)] = value
+            }
         }
         return n
     }
@@ -88,6 +99,7 @@ public final class HTTPTransfer {
 public final class HTTPMulti {
     let multi: UnsafeMutableRawPointer
     var active: [UnsafeMutableRawPointer: HTTPTransfer] = [:]
+    var idle: [UnsafeMutableRawPointer] = []
 
     static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
 
@@ -101,6 +113,7 @@ public final class HTTPMulti {
 
     deinit {
         for t in active.values { curl_multi_remove_handle(multi, t.easy) }
+        for e in idle { curl_easy_cleanup(e) }
         curl_multi_cleanup(multi)
     }
 
@@ -108,35 +121,51 @@ public final class HTTPMulti {
 
     public func start(url: String, method: String = "POST", body: [UInt8] = [], headers: [String] = [],
                       timeoutMs: Int, connectTimeoutMs: Int = 10_000, context: AnyObject? = nil) -> HTTPTransfer {
-        let t = HTTPTransfer(url: url, method: method, body: body, headers: headers, timeoutMs: timeoutMs, connectTimeoutMs: connectTimeoutMs)
+        let easy: UnsafeMutableRawPointer
+        if let reused = idle.popLast() {
+            curl_easy_reset(reused)
+            easy = reused
+        } else {
+            guard let e = curl_easy_init() else { fatalError("curl_easy_init failed: out of memory") }
+            easy = e
+        }
+        let t = HTTPTransfer(easy: easy, url: url, method: method, body: body, headers: headers, timeoutMs: timeoutMs, connectTimeoutMs: connectTimeoutMs)
         t.context = context
         t.attach()
         active[t.easy] = t
         curl_multi_add_handle(multi, t.easy)
+        added = true
         return t
     }
 
     /// Abandons a transfer (on interrupt).
     public func cancel(_ t: HTTPTransfer) {
-        guard active.removeValue(forKey: t.easy) != nil else { return }
-        curl_multi_remove_handle(multi, t.easy)
+        guard let easy = t.easy, active.removeValue(forKey: easy) != nil else { return }
+        curl_multi_remove_handle(multi, easy)
     }
 
+    /// Set when transfers were added since libcurl last ran: they need a first push.
+    var added = false
+
     /// Moves transfers along, waiting up to `timeoutMs` for activity, and
-    /// returns the ones that finished.
+    /// returns the ones that finished. libcurl walks every transfer on each
+    /// perform, so it runs once per wake-up (plus once after new transfers).
     public func poll(timeoutMs: Int) -> [HTTPTransfer] {
         var running: Int32 = 0
-        curl_multi_perform(multi, &running)
-        var done = collect()
-        if done.isEmpty && !active.isEmpty {
-            var fds: Int32 = 0
-            curl_multi_poll(multi, nil, 0, Int32(timeoutMs), &fds)
+        if added {
+            added = false
             curl_multi_perform(multi, &running)
-            done = collect()
-        } else if active.isEmpty && timeoutMs > 0 {
-            usleep(useconds_t(min(timeoutMs, 50) * 1000))
+            let done = collect()
+            if !done.isEmpty { return done }
         }
-        return done
+        guard !active.isEmpty else {
+            if timeoutMs > 0 { usleep(useconds_t(min(timeoutMs, 50) * 1000)) }
+            return []
+        }
+        var fds: Int32 = 0
+        curl_multi_poll(multi, nil, 0, Int32(timeoutMs), &fds)
+        curl_multi_perform(multi, &running)
+        return collect()
     }
 
     func collect() -> [HTTPTransfer] {
@@ -154,6 +183,8 @@ public final class HTTPMulti {
                 if code == 0 { t.status = 0 }
             }
             curl_multi_remove_handle(multi, easy)
+            idle.append(easy)
+            t.easy = nil
             done.append(t)
         }
         return done

@@ -266,7 +266,8 @@ public final class InferenceEngine {
     // MARK: - Answers
 
     func handle(_ t: HTTPTransfer, finish: (JSONValue, [CallResult]) throws -> [JSONValue]) throws {
-        guard let call = t.context as? Call else { return }
+        guard let context = t.context else { return }
+        let call = unsafeDowncast(context, to: Call.self)
         let outcome = ServerReply.classify(t)
         switch outcome {
         case .success(let reply):
