@@ -12,3 +12,41 @@ static inline CURLcode mminf_setopt_callback(CURL *h, CURLoption o, mminf_data_c
 static inline CURLcode mminf_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode mminf_getinfo_ptr(CURL *h, CURLINFO i, void **v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLMcode mminf_multi_setopt_long(CURLM *m, CURLMoption o, long v) { return curl_multi_setopt(m, o, v); }
+
+// Socket-event driving (curl_multi_socket_action with epoll): typed setters for
+// the two multi callbacks, and epoll calls that keep the packed epoll_event
+// struct on the C side.
+#include <sys/epoll.h>
+
+typedef int (*mminf_socket_callback)(CURL *easy, curl_socket_t s, int what, void *user, void *socketp);
+typedef int (*mminf_timer_callback)(CURLM *multi, long timeout_ms, void *user);
+
+static inline CURLMcode mminf_multi_setopt_ptr(CURLM *m, CURLMoption o, void *v) { return curl_multi_setopt(m, o, v); }
+static inline CURLMcode mminf_multi_setopt_socketfn(CURLM *m, mminf_socket_callback f) { return curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, f); }
+static inline CURLMcode mminf_multi_setopt_timerfn(CURLM *m, mminf_timer_callback f) { return curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, f); }
+
+/// Watch `fd` for curl's CURL_POLL_* interest (add, change, or remove with CURL_POLL_REMOVE).
+static inline int mminf_epoll_watch(int epfd, int fd, int what, int known) {
+    if (what == CURL_POLL_REMOVE) return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
+    struct epoll_event ev = {0};
+    if (what & CURL_POLL_IN) ev.events |= EPOLLIN;
+    if (what & CURL_POLL_OUT) ev.events |= EPOLLOUT;
+    ev.data.fd = fd;
+    return epoll_ctl(epfd, known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev);
+}
+
+/// Waits for events; fills fds[i] and curl's CURL_CSELECT_* mask in masks[i].
+static inline int mminf_epoll_wait(int epfd, int *fds, int *masks, int max, int timeout_ms) {
+    struct epoll_event evs[256];
+    if (max > 256) max = 256;
+    int n = epoll_wait(epfd, evs, max, timeout_ms);
+    for (int i = 0; i < n; i++) {
+        fds[i] = evs[i].data.fd;
+        int m = 0;
+        if (evs[i].events & EPOLLIN) m |= CURL_CSELECT_IN;
+        if (evs[i].events & EPOLLOUT) m |= CURL_CSELECT_OUT;
+        if (evs[i].events & (EPOLLERR | EPOLLHUP)) m |= CURL_CSELECT_ERR;
+        masks[i] = m;
+    }
+    return n;
+}

@@ -8,7 +8,6 @@ public final class HTTPTransfer {
     let body: [UInt8]
     /// Given back to the pool when the transfer ends, so handles (and their buffers) are reused.
     var easy: UnsafeMutableRawPointer!
-    var headerList: UnsafeMutablePointer<curl_slist>?
     public internal(set) var response: [UInt8] = []
     public internal(set) var responseHeaders: [String: String] = [:]
     public internal(set) var status = 0
@@ -19,7 +18,8 @@ public final class HTTPTransfer {
     /// Whatever the caller needs back when the transfer ends.
     public var context: AnyObject?
 
-    init(easy e: UnsafeMutableRawPointer, url: String, method: String, body: [UInt8], headers: [String], timeoutMs: Int, connectTimeoutMs: Int) {
+    init(easy e: UnsafeMutableRawPointer, url: String, method: String, body: [UInt8], headerList shared: UnsafeMutablePointer<curl_slist>?,
+         timeoutMs: Int, connectTimeoutMs: Int) {
         self.url = url
         self.method = method
         self.body = body
@@ -30,11 +30,7 @@ public final class HTTPTransfer {
         mminf_setopt_long(e, CURLOPT_TCP_KEEPALIVE, 1)
         if timeoutMs > 0 { mminf_setopt_long(e, CURLOPT_TIMEOUT_MS, timeoutMs) }
         mminf_setopt_long(e, CURLOPT_CONNECTTIMEOUT_MS, connectTimeoutMs)
-        for h in headers { headerList = curl_slist_append(headerList, h) }
         if method == "POST" {
-            headerList = curl_slist_append(headerList, "Content-Type: application/json")
-            // libcurl sends "Expect: 100-continue" for large bodies; servers answer faster without it.
-            headerList = curl_slist_append(headerList, "Expect:")
             mminf_setopt_long(e, CURLOPT_POST, 1)
             mminf_setopt_off(e, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
             // libcurl reads the body from this pointer while the transfer runs; `body` lives as long as self.
@@ -42,14 +38,13 @@ public final class HTTPTransfer {
         } else {
             mminf_setopt_long(e, CURLOPT_HTTPGET, 1)
         }
-        mminf_setopt_ptr(e, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(headerList))
+        mminf_setopt_ptr(e, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(shared))
         mminf_setopt_callback(e, CURLOPT_WRITEFUNCTION, HTTPTransfer.onBody)
         mminf_setopt_callback(e, CURLOPT_HEADERFUNCTION, HTTPTransfer.onHeader)
     }
 
     deinit {
         if let easy { curl_easy_cleanup(easy) }
-        curl_slist_free_all(headerList)
     }
 
     func attach() {
@@ -94,12 +89,22 @@ public final class HTTPTransfer {
     public var elapsed: Double { Date().timeIntervalSince(started) }
 }
 
-/// libcurl's multi interface driven from one thread: many transfers in flight,
-/// connections kept alive and reused between requests.
+/// libcurl's multi interface driven from one thread through socket events
+/// (curl_multi_socket_action with epoll): each wake-up touches only the
+/// connections that have something to do, however many are in flight;
+/// connections are kept alive and reused between requests.
 public final class HTTPMulti {
     let multi: UnsafeMutableRawPointer
     var active: [UnsafeMutableRawPointer: HTTPTransfer] = [:]
     var idle: [UnsafeMutableRawPointer] = []
+    let epfd: Int32
+    var watched = Set<Int32>()
+    /// When libcurl wants to be called for its timeouts (nil: not asked).
+    var timerDeadline: Date?
+    var fds = [Int32](repeating: 0, count: 256)
+    /// Header lists built once per distinct set of headers and shared by every request.
+    var headerLists: [[String]: UnsafeMutablePointer<curl_slist>] = [:]
+    var masks = [Int32](repeating: 0, count: 256)
 
     static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
 
@@ -107,14 +112,36 @@ public final class HTTPMulti {
         _ = HTTPMulti.globalInit
         guard let m = curl_multi_init() else { fatalError("curl_multi_init failed: out of memory") }
         multi = m
+        epfd = epoll_create1(Int32(EPOLL_CLOEXEC))
         mminf_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, max(8, maxConnections))
         mminf_multi_setopt_long(multi, CURLMOPT_PIPELINING, Int(CURLPIPE_MULTIPLEX))
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        mminf_multi_setopt_ptr(multi, CURLMOPT_SOCKETDATA, me)
+        mminf_multi_setopt_ptr(multi, CURLMOPT_TIMERDATA, me)
+        mminf_multi_setopt_socketfn(multi) { _, socket, what, user, _ in
+            let m = Unmanaged<HTTPMulti>.fromOpaque(user!).takeUnretainedValue()
+            let known = m.watched.contains(socket)
+            if what == CURL_POLL_REMOVE {
+                if known { _ = mminf_epoll_watch(m.epfd, socket, what, 1); m.watched.remove(socket) }
+            } else {
+                _ = mminf_epoll_watch(m.epfd, socket, what, known ? 1 : 0)
+                m.watched.insert(socket)
+            }
+            return 0
+        }
+        mminf_multi_setopt_timerfn(multi) { _, timeoutMs, user in
+            let m = Unmanaged<HTTPMulti>.fromOpaque(user!).takeUnretainedValue()
+            m.timerDeadline = timeoutMs < 0 ? nil : Date().addingTimeInterval(Double(timeoutMs) / 1000)
+            return 0
+        }
     }
 
     deinit {
         for t in active.values { curl_multi_remove_handle(multi, t.easy) }
         for e in idle { curl_easy_cleanup(e) }
         curl_multi_cleanup(multi)
+        for l in headerLists.values { curl_slist_free_all(l) }
+        close(epfd)
     }
 
     public var inFlight: Int { active.count }
@@ -129,12 +156,18 @@ public final class HTTPMulti {
             guard let e = curl_easy_init() else { fatalError("curl_easy_init failed: out of memory") }
             easy = e
         }
-        let t = HTTPTransfer(easy: easy, url: url, method: method, body: body, headers: headers, timeoutMs: timeoutMs, connectTimeoutMs: connectTimeoutMs)
+        let key = method == "POST" ? headers + ["Content-Type: application/json", "Expect:"] : headers
+        var list = headerLists[key]
+        if list == nil {
+            // "Expect:" stops libcurl from waiting for 100-continue on large bodies.
+            for h in key { list = curl_slist_append(list, h) }
+            headerLists[key] = list
+        }
+        let t = HTTPTransfer(easy: easy, url: url, method: method, body: body, headerList: list, timeoutMs: timeoutMs, connectTimeoutMs: connectTimeoutMs)
         t.context = context
         t.attach()
         active[t.easy] = t
         curl_multi_add_handle(multi, t.easy)
-        added = true
         return t
     }
 
@@ -144,27 +177,26 @@ public final class HTTPMulti {
         curl_multi_remove_handle(multi, easy)
     }
 
-    /// Set when transfers were added since libcurl last ran: they need a first push.
-    var added = false
-
-    /// Moves transfers along, waiting up to `timeoutMs` for activity, and
-    /// returns the ones that finished. libcurl walks every transfer on each
-    /// perform, so it runs once per wake-up (plus once after new transfers).
+    /// Moves transfers along, waiting up to `timeoutMs` for socket activity
+    /// (or libcurl's own timer), and returns the ones that finished.
     public func poll(timeoutMs: Int) -> [HTTPTransfer] {
-        var running: Int32 = 0
-        if added {
-            added = false
-            curl_multi_perform(multi, &running)
-            let done = collect()
-            if !done.isEmpty { return done }
-        }
         guard !active.isEmpty else {
             if timeoutMs > 0 { usleep(useconds_t(min(timeoutMs, 50) * 1000)) }
             return []
         }
-        var fds: Int32 = 0
-        curl_multi_poll(multi, nil, 0, Int32(timeoutMs), &fds)
-        curl_multi_perform(multi, &running)
+        var wait = timeoutMs
+        if let deadline = timerDeadline { wait = max(0, min(wait, Int((deadline.timeIntervalSinceNow * 1000).rounded(.up)))) }
+        var running: Int32 = 0
+        let n = fds.withUnsafeMutableBufferPointer { f in
+            masks.withUnsafeMutableBufferPointer { m in mminf_epoll_wait(epfd, f.baseAddress, m.baseAddress, 256, Int32(wait)) }
+        }
+        for i in 0..<max(0, Int(n)) {
+            curl_multi_socket_action(multi, fds[i], masks[i], &running)
+        }
+        if let deadline = timerDeadline, deadline <= Date() {
+            timerDeadline = nil
+            curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running)
+        }
         return collect()
     }
 
