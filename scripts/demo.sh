@@ -1,17 +1,32 @@
 #!/usr/bin/env bash
-# Builds the tools and runs the model-free end of the Oasis pipeline on the
-# bundled sample: extract the instruction, apply the quality thresholds,
-# export ShareGPT records. Prints where the output is and what it holds.
+# One command, from a fresh machine to real output: installs what is missing,
+# builds the tools, starts a local llama.cpp server with SmolLM2-135M-Instruct
+# (built once into ~/.cache/mminf), and runs a real pipe on the bundled image
+# descriptions: write questions about each description, one record per
+# question, answer each, keep the non-empty answers, export as conversations.
+# SmolLM2 reads text only, so the descriptions stand in for images; point
+# MMINF_BASE_URL at a vision model server to run the same steps on images.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+scripts/llama-server.sh build
 swift build -c release >&2
 bin="$(swift build -c release --show-bin-path)"
+if [ -z "${MMINF_BASE_URL:-}" ]; then
+  url="$(scripts/llama-server.sh start)"
+  trap 'scripts/llama-server.sh stop "${url##*:}" >/dev/null 2>&1 || true' EXIT
+  export MMINF_BASE_URL="$url/v1"
+fi
 mkdir -p out
-"$bin/mminf-filter" --extract extracted --regex '^Instruction:\s*(.+)' --into instruction \
-    --rejected out/demo-rejected.jsonl examples/data/scored.jsonl \
-| "$bin/mminf-filter" 'scores.solvability >= 3 && scores.hallucination == 5 && scores.clarity >= 3
-                       && scores.nonsense == 5 && scores.solvability + scores.clarity >= 7' \
-| "$bin/mminf-filter" --set data_source=oasis --format sharegpt -o out/demo-oasis.jsonl.zst
-echo "wrote out/demo-oasis.jsonl.zst; its records:" >&2
-"$bin/mminf-filter" -q true out/demo-oasis.jsonl.zst
+cache=out/demo-cache.sqlite
+"$bin/mminf-gen" --prompt 'Here is a description of a photo: {description}
+Write three short questions a person could ask about this photo, one per line.' \
+    --out questions --temperature 0.7 --max-tokens 120 --cache "$cache" --progress 0 examples/data/descriptions.jsonl \
+| "$bin/mminf-split" --field questions --into instruction --by items --max-parts 5 \
+| "$bin/mminf-gen" --system 'You can see the photo described here: {description}' --prompt '{instruction}' \
+    --out response --temperature 0.3 --max-tokens 120 --cache "$cache" --progress 0 \
+| "$bin/mminf-filter" 'len(trim(response)) > 0' \
+| "$bin/mminf-filter" --set data_source=demo --format sharegpt -o out/demo.jsonl.zst
+echo >&2
+echo "wrote out/demo.jsonl.zst ($("$bin/mminf-filter" -q true out/demo.jsonl.zst | wc -l) conversations); the first three:" >&2
+"$bin/mminf-filter" -q true out/demo.jsonl.zst | head -3
