@@ -93,14 +93,7 @@ public final class RecordFilter {
     }
 
     func transform(_ line: UnsafeBufferPointer<UInt8>) throws -> Outcome {
-        var r = JSONReader(line)
-        r.keepNumberText = true
-        r.skipWhitespace()
-        guard r.pos < r.end, r.base[r.pos] == UInt8(ascii: "{") else {
-            throw JSONSyntaxError(message: r.pos < r.end ? "a record must be a JSON object ({...}), found \(r.describe(r.base[r.pos]))" : "empty record", offset: r.pos)
-        }
-        var record = try r.parseValue()
-        try r.expectEnd()
+        var record = try parseRecord(line)
 
         if let x = plan.extract {
             guard let v = record.value(at: x.field) else {

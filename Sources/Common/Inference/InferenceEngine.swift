@@ -62,7 +62,7 @@ public struct CallResult {
     }
 
     init?(cacheEntry bytes: [UInt8]) {
-        guard let v = try? bytes.withUnsafeBufferPointer({ b -> JSONValue in var r = JSONReader(b); r.keepNumberText = true; return try r.parseValue() }),
+        guard let v = try? JSONValue.parse(bytes: bytes),
               let o = v.objectValue, let reply = o["reply"] else { return nil }
         self.reply = reply
         latencyMs = Int(o["latency_ms"]?.doubleValue ?? 0)

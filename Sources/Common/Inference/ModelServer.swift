@@ -15,7 +15,7 @@ public enum ModelServer {
         guard t.status == 200 else {
             throw ProbeError(description: "\(baseURL)/models answered HTTP \(t.status): \(ServerReply.errorMessage(t.response))")
         }
-        guard let v = try? t.response.withUnsafeBufferPointer({ b -> JSONValue in var r = JSONReader(b); return try r.parseValue() }),
+        guard let v = try? JSONValue.parse(bytes: t.response, keepNumberText: false),
               let data = v.objectValue?["data"]?.arrayValue else {
             throw ProbeError(description: "\(baseURL)/models did not answer with an OpenAI model list")
         }

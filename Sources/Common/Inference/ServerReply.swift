@@ -22,13 +22,7 @@ public enum ServerReply {
         let status = t.status
         if status == 200 {
             do {
-                return .success(try t.response.withUnsafeBufferPointer { b -> JSONValue in
-                    var r = JSONReader(b)
-                    r.keepNumberText = true
-                    let v = try r.parseValue()
-                    try r.expectEnd()
-                    return v
-                })
+                return .success(try JSONValue.parse(bytes: t.response))
             } catch {
                 let snippet = String(decoding: t.response.prefix(120), as: UTF8.self)
                 return .retry(reason: "malformed JSON in a 200 answer: \(snippet)", status: status, retryAfter: nil)
@@ -45,7 +39,7 @@ public enum ServerReply {
     /// The server's own words from either error shape:
     /// `{"error":{"message":...}}` (OpenAI, llama.cpp) or `{"object":"error","message":...}` (vLLM).
     public static func errorMessage(_ body: [UInt8]) -> String {
-        if let v = try? body.withUnsafeBufferPointer({ b -> JSONValue in var r = JSONReader(b); return try r.parseValue() }) {
+        if let v = try? JSONValue.parse(bytes: body, keepNumberText: false) {
             if let e = v.objectValue?["error"] {
                 if let m = e.objectValue?["message"]?.stringValue { return m }
                 if let s = e.stringValue { return s }

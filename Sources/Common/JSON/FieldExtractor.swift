@@ -104,10 +104,7 @@ public final class FieldExtractor {
     public func extract(_ line: UnsafeBufferPointer<UInt8>, into values: inout [JSONValue?]) throws {
         for i in values.indices { values[i] = nil }
         var r = JSONReader(line)
-        r.skipWhitespace()
-        guard r.pos < r.end, r.base[r.pos] == UInt8(ascii: "{") else {
-            throw JSONSyntaxError(message: r.pos < r.end ? "a record must be a JSON object ({...}), found \(r.describe(r.base[r.pos]))" : "empty record", offset: r.pos)
-        }
+        try r.expectObjectStart()
         try scan(&r, node: 0, into: &values)
         try r.expectEnd()
     }
@@ -115,10 +112,7 @@ public final class FieldExtractor {
     /// Only checks that `line` is one JSON object.
     public static func validateObject(_ line: UnsafeBufferPointer<UInt8>) throws {
         var r = JSONReader(line)
-        r.skipWhitespace()
-        guard r.pos < r.end, r.base[r.pos] == UInt8(ascii: "{") else {
-            throw JSONSyntaxError(message: r.pos < r.end ? "a record must be a JSON object ({...}), found \(r.describe(r.base[r.pos]))" : "empty record", offset: r.pos)
-        }
+        try r.expectObjectStart()
         try r.skipValue()
         try r.expectEnd()
     }

@@ -55,6 +55,14 @@ public struct JSONReader {
         return String(format: "byte 0x%02x", c)
     }
 
+    /// Moves to the `{` that opens a record, or explains what is there instead.
+    public mutating func expectObjectStart() throws {
+        skipWhitespace()
+        guard pos < end, base[pos] == UInt8(ascii: "{") else {
+            throw fail(pos < end ? "a record must be a JSON object ({...}), found \(describe(base[pos]))" : "empty record")
+        }
+    }
+
     // MARK: - Skipping (validation without building values)
 
     public mutating func skipValue() throws {

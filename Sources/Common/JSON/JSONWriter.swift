@@ -78,6 +78,17 @@ extension JSONValue: CustomStringConvertible {
 }
 
 extension JSONValue {
+    /// Parses bytes holding one complete JSON text (a server's answer, a cache entry).
+    public static func parse(bytes: [UInt8], keepNumberText: Bool = true) throws -> JSONValue {
+        try bytes.withUnsafeBufferPointer { b in
+            var r = JSONReader(b)
+            r.keepNumberText = keepNumberText
+            let v = try r.parseValue()
+            try r.expectEnd()
+            return v
+        }
+    }
+
     /// Parses one complete JSON text (tests, option values, templates).
     public static func parse(_ text: String, keepNumberText: Bool = true) throws -> JSONValue {
         var text = text

@@ -1,16 +1,3 @@
-/// Parses one input line as a record whose values will be written again.
-public func parseRecord(_ bytes: UnsafeBufferPointer<UInt8>) throws -> JSONValue {
-    var r = JSONReader(bytes)
-    r.keepNumberText = true
-    r.skipWhitespace()
-    guard r.pos < r.end, r.base[r.pos] == UInt8(ascii: "{") else {
-        throw JSONSyntaxError(message: r.pos < r.end ? "a record must be a JSON object ({...}), found \(r.describe(r.base[r.pos]))" : "empty record", offset: r.pos)
-    }
-    let v = try r.parseValue()
-    try r.expectEnd()
-    return v
-}
-
 /// One record -> one record per part of a text field. Children keep every
 /// field of the parent (its `id` too) and say which part they are:
 /// `"part": {"index": 0, "count": 5}`.
