@@ -24,7 +24,17 @@ struct GenCommand: ParsableCommand {
         The API key comes only from the environment: MMINF_API_KEY, OPENAI_API_KEY
         or the variable named by --api-key-env.
 
+        Media: a record's image/images/video/videos (paths, http(s) or data: URLs)
+        go before the text as content parts; local files are checked by their
+        first bytes and sent as base64. --no-media leaves them out (text-only steps).
+
+        Oasis: --truncate shows the model only the image in a user turn left open,
+        so it writes what a user would ask (out: hook); --respond answers the
+        record's {instruction} with its media (out: response).
+
         Examples:
+          mminf-gen --truncate --base-url http://vl:8000/v1 --cache hook.sqlite < images.jsonl > hooks.jsonl
+          mminf-gen --respond --base-url http://vl:8000/v1 < instructions.jsonl > answered.jsonl
           mminf-gen --base-url http://127.0.0.1:8000/v1 --prompt 'Describe: {caption}' --out description
           MMINF_BASE_URL=http://gpu1:8000/v1 mminf-gen --prompt-file q.txt -n 4 --temperature 1.0 --cache run.sqlite
           mminf-gen --check --base-url http://127.0.0.1:8000/v1
@@ -46,8 +56,32 @@ struct GenCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Placeholder {NAME} reads FIELD instead (repeatable).", valueName: "NAME=FIELD"))
     var bind: [String] = []
 
-    @Option(help: ArgumentHelp("Field that receives the answer.", valueName: "FIELD"))
-    var out = "response"
+    @Option(help: ArgumentHelp("Field that receives the answer (default: hook with --truncate, else response).", valueName: "FIELD"))
+    var out: String?
+
+    @Flag(help: "The Oasis hook: the record's media in a user turn left open; the model writes the user's message. --prompt, if given, is a seed the message starts with.")
+    var truncate = false
+
+    @Flag(help: "Answer the record's instruction with its media: --prompt defaults to {instruction}.")
+    var respond = false
+
+    @Option(help: ArgumentHelp("How --truncate keeps the turn open: chat (vLLM) or template (llama.cpp). Default: ask the server.", valueName: "ROUTE"))
+    var hookVia: HookRoute?
+
+    @Flag(help: "Forbid emoji in the answer (vLLM bad_words, llama.cpp logit_bias).")
+    var banSpecial = false
+
+    @Flag(help: "Do not send the record's media (for text-only models).")
+    var noMedia = false
+
+    @Option(help: ArgumentHelp("Folder that relative media paths are resolved against (default: the current folder).", valueName: "DIR"))
+    var mediaRoot: String?
+
+    @Option(help: ArgumentHelp("Another field holding image paths or URLs (repeatable).", valueName: "FIELD"))
+    var mediaField: [String] = []
+
+    @Option(help: ArgumentHelp("Largest media file sent; a larger one fails its record.", valueName: "BYTES"))
+    var maxMediaBytes = 64 << 20
 
     @Option(help: ArgumentHelp("Name of this step in history.<step> and messages (default: the --out field).", valueName: "NAME"))
     var step: String?
@@ -62,6 +96,8 @@ struct GenCommand: ParsableCommand {
 
     mutating func validate() throws {
         guard n >= 1 else { throw ValidationError("-n must be at least 1") }
+        if truncate && respond { throw ValidationError("--truncate and --respond are two different steps; use one") }
+        if hookVia != nil && !truncate { throw ValidationError("--hook-via goes with --truncate") }
     }
 
     mutating func run() throws {
@@ -74,14 +110,24 @@ struct GenCommand: ParsableCommand {
                 throw ExitCode(ok ? 0 : 1)
             }
             let binds = try PromptTemplate.parseBinds(bind)
+            let outField = out ?? (truncate ? "hook" : "response")
+            var settings = try sampling.sampling()
+            if truncate { GenCommand.hookDefaults(&settings) }
             var plan = GenerationPlan(
                 model: try ModelServer.resolveModel(server.namedModel, baseURL: urls[0], headers: headers),
                 system: try system.map { try PromptTemplate($0, binds: binds) },
                 prompt: try PromptTemplate(try promptText(), binds: binds),
-                sampling: try sampling.sampling(), out: try FieldPath(parsing: out), step: step ?? out)
+                sampling: settings, out: try FieldPath(parsing: outField), step: step ?? outField)
             plan.samples = n
             plan.history = !engine.noHistory
             plan.withCache = engine.cache != nil
+            if !noMedia { plan.media = MediaLoader(root: mediaRoot, maxBytes: maxMediaBytes, extraImageFields: mediaField) }
+            if banSpecial { plan.banned = GenCommand.emoji }
+            if truncate {
+                let route = try hookVia ?? HookProbe.route(base: urls[0], headers: headers)
+                plan.mode = .hook(route)
+                if route == .template { plan.templateHook = try TemplateHook(base: urls[0], headers: headers) }
+            }
             let tool = try RecordTool(name: "mminf-gen", files: files, io: io)
             let cache = try engine.cache.map { try ResponseCache(path: $0) }
             try tool.process { tool in
@@ -92,7 +138,25 @@ struct GenCommand: ParsableCommand {
         }
     }
 
+    /// The reference's sampling for the hook, where not set on the command line.
+    static func hookDefaults(_ s: inout Sampling) {
+        s.temperature = s.temperature ?? 1.0
+        s.topK = s.topK ?? 20
+        s.topP = s.topP ?? 1.0
+        s.repetitionPenalty = s.repetitionPenalty ?? 1.0
+        s.maxTokens = s.maxTokens ?? 512
+        s.minTokens = s.minTokens ?? 50
+    }
+
+    static let emoji = ["😀", "😃", "😄", "😁", "😆", "😅", "😂", "🤣", "😊", "😇", "🙂", "🙃", "😉", "😍", "🥰", "😘",
+                        "😎", "🤔", "😐", "😢", "😭", "😡", "👍", "👎", "👏", "🙏", "💪", "🔥", "✨", "🎉", "❤️", "💯",
+                        "✅", "❌", "⭐", "🌟", "📷", "📸", "🖼️", "👀"]
+
     func promptText() throws -> String {
+        if prompt == nil && promptFile == nil {
+            if truncate { return "" }
+            if respond { return "{instruction}" }
+        }
         switch (prompt, promptFile) {
         case (let p?, nil): return p
         case (nil, let f?):

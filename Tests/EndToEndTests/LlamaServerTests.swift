@@ -56,6 +56,22 @@ final class LlamaServerTests: ToolTestCase {
         XCTAssertEqual(try r.lines.map { try parse($0)["sample"] as? Int }, [0, 1, 2, 0, 1, 2])
     }
 
+    func testHookContinuesTheUserTurnThroughTheTemplateRoute() throws {
+        let r = try gen(["--truncate", "--prompt", "What is the", "--max-tokens", "40", "--seed", "3"], input: #"{"id":"h1"}"# + "\n")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let o = try parse(r.lines[0])
+        let h = try XCTUnwrap((o["history"] as? [String: Any])?["hook"] as? [String: Any])
+        XCTAssertEqual(h["hook_via"] as? String, "template", "llama.cpp is asked through /apply-template + /completion")
+        let prompt = try XCTUnwrap(h["prompt"] as? String)
+        // The prompt ends inside the user's turn: the seed is the last thing, no end-of-turn after it.
+        XCTAssertTrue(prompt.hasSuffix("<|im_start|>user\nWhat is the"), prompt)
+        XCTAssertFalse(prompt.contains("<|im_start|>assistant"))
+        let hook = try XCTUnwrap(o["hook"] as? String)
+        XCTAssertFalse(hook.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "the model continued the user's text")
+        XCTAssertTrue(["stop", "length"].contains(h["finish_reason"] as? String ?? ""))
+        XCTAssertGreaterThan((h["usage"] as? [String: Any])?["completion_tokens"] as? Int ?? 0, 0)
+    }
+
     func testContextOverflowFailsTheRecordWithTheServersText() throws {
         let long = String(repeating: "word ", count: 3000)
         let r = try gen(["--prompt", "Summarise: {text}", "--max-tokens", "8"], input: #"{"id":"long","text":"\#(long)"}"# + "\n" + #"{"id":"short","text":"hi"}"# + "\n")

@@ -1,7 +1,14 @@
 /// What mminf-gen asks of the model for each record, and how the answer is
-/// written back: the prompt rendered from the record, `samples` requests,
-/// the answer into `out`, what was asked and said into `history.<step>`.
+/// written back: the prompt rendered from the record, with the record's media
+/// before it, `samples` requests, the answer into `out`, what was asked and
+/// said into `history.<step>`.
 public struct GenerationPlan {
+    /// `.hook` leaves the user turn open so the model writes the user's message (Oasis step 1).
+    public enum Mode {
+        case ask
+        case hook(HookRoute)
+    }
+
     public var model: String
     public var system: PromptTemplate?
     public var prompt: PromptTemplate
@@ -12,6 +19,12 @@ public struct GenerationPlan {
     public var history = true
     /// Cache keys cost a SHA-256 per request: only computed when a cache is used.
     public var withCache = true
+    public var mode = Mode.ask
+    /// nil: media are not sent (text-only steps on records that have images).
+    public var media: MediaLoader?
+    public var templateHook: TemplateHook?
+    /// Strings the model must not write (`--ban-special`).
+    public var banned: [String] = []
 
     public init(model: String, system: PromptTemplate?, prompt: PromptTemplate, sampling: Sampling, out: FieldPath, step: String) {
         self.model = model
@@ -22,24 +35,98 @@ public struct GenerationPlan {
         self.step = step
     }
 
-    func messages(_ record: JSONValue) throws -> [ChatMessage] {
-        var m: [ChatMessage] = []
-        if let system { m.append(ChatMessage(role: "system", text: try system.render(record))) }
-        m.append(ChatMessage(role: "user", text: try prompt.render(record)))
-        return m
+    public func calls(for record: JSONValue) throws -> [PlannedCall] {
+        let items = try media?.media(of: record) ?? []
+        let text = try prompt.render(record)
+        let systemText = try system?.render(record)
+        if case .hook(.template) = mode {
+            return try templateCalls(items, text, systemText)
+        }
+        var messages: [ChatMessage] = []
+        var keyMessages: [ChatMessage] = []
+        if let systemText {
+            messages.append(ChatMessage(role: "system", text: systemText))
+            keyMessages.append(ChatMessage(role: "system", text: systemText))
+        }
+        let hook: Bool
+        if case .hook = mode { hook = true } else { hook = false }
+        if items.isEmpty && !hook {
+            messages.append(ChatMessage(role: "user", text: text))
+            keyMessages.append(ChatMessage(role: "user", text: text))
+        } else {
+            // Media first (a shared image prefix keeps servers' prefix caches warm), then the text,
+            // which the hook keeps as an explicit part even when empty.
+            messages.append(ChatMessage(role: "user", parts: items.map { GenerationPlan.part($0, url: $0.url) } + [.text(text)]))
+            keyMessages.append(ChatMessage(role: "user", parts: items.map { GenerationPlan.part($0, url: $0.keyReference) } + [.text(text)]))
+        }
+        return (0..<samples).map { i in
+            let body = chatBody(messages, sample: i, hook: hook)
+            let key = withCache ? ChatRequest.cacheKey(body: chatBody(keyMessages, sample: i, hook: hook), sample: i) : nil
+            return PlannedCall(path: "/chat/completions", body: body, cacheKey: key)
+        }
     }
 
-    public func calls(for record: JSONValue) throws -> [PlannedCall] {
-        let msgs = try messages(record)
+    static func part(_ m: MediaItem, url: String) -> ContentPart {
+        m.kind == .image ? .imageURL(url) : .videoURL(url)
+    }
+
+    func chatBody(_ messages: [ChatMessage], sample: Int, hook: Bool) -> [UInt8] {
+        var body = ChatRequest(model: model, messages: messages, sampling: sampling, sample: sample).body
+        if case .object(var o) = body {
+            if hook {
+                // vLLM needs both: continue the last (user) message, and add no assistant header.
+                o["add_generation_prompt"] = .bool(false)
+                o["continue_final_message"] = .bool(true)
+            }
+            if !banned.isEmpty && o["bad_words"] == nil { o["bad_words"] = .array(banned.map { .string($0) }) }
+            body = .object(o)
+        }
+        var bytes: [UInt8] = []
+        JSONWriter.write(body, into: &bytes)
+        return bytes
+    }
+
+    /// llama.cpp: the open prompt from the server's own template, sent to /completion.
+    func templateCalls(_ items: [MediaItem], _ seed: String, _ systemText: String?) throws -> [PlannedCall] {
+        guard let templateHook else { throw RecordError.message("the template route needs the server's /props") }
+        let rendered = try templateHook.prompt(system: systemText, mediaCount: items.count, seed: seed)
+        func body(_ sample: Int, forKey: Bool) -> [UInt8] {
+            let prompt: JSONValue = items.isEmpty ? .string(rendered) : .object(JSONObject([
+                ("prompt_string", .string(rendered)),
+                ("multimodal_data", .array(items.map { .string(forKey ? $0.keyReference : ($0.base64 ?? $0.url)) })),
+            ]))
+            var o = JSONObject([("prompt", prompt)])
+            // The same settings under llama.cpp's names.
+            for m in sampling.members(sample: sample) {
+                switch m.key {
+                case "max_tokens": o["n_predict"] = m.value
+                case "repetition_penalty": o["repeat_penalty"] = m.value
+                case "min_tokens": continue  // llama.cpp has no minimum length
+                default: o[m.key] = m.value
+                }
+            }
+            if !banned.isEmpty && o["logit_bias"] == nil {
+                o["logit_bias"] = .array(banned.map { .array([.string($0), .bool(false)]) })
+            }
+            o["cache_prompt"] = .bool(true)
+            if let extra = sampling.extra { for m in extra.members { o[m.key] = m.value } }
+            var bytes: [UInt8] = []
+            JSONWriter.write(.object(o), into: &bytes)
+            return bytes
+        }
         return (0..<samples).map { i in
-            let body = ChatRequest(model: model, messages: msgs, sampling: sampling, sample: i).bodyBytes
-            return PlannedCall(path: "/chat/completions", body: body, cacheKey: withCache ? ChatRequest.cacheKey(body: body, sample: i) : nil)
+            PlannedCall(path: "/completion", body: body(i, forKey: false),
+                        cacheKey: withCache ? ChatRequest.cacheKey(body: body(i, forKey: true), sample: i) : nil, fromRoot: true)
         }
     }
 
     public func outputs(record: JSONValue, results: [CallResult]) throws -> [JSONValue] {
-        let userText = try prompt.render(record)
+        var userText = try prompt.render(record)
         let systemText = try system?.render(record)
+        let references = MediaLoader.references(of: record, extraImageFields: media?.extraImageFields ?? [])
+        if case .hook(.template) = mode, let templateHook {
+            userText = try templateHook.prompt(system: systemText, mediaCount: media == nil ? 0 : references.count, seed: userText)
+        }
         return try results.enumerated().map { i, r in
             let answer = try ChatAnswer(r.reply)
             var o = record
@@ -49,6 +136,8 @@ public struct GenerationPlan {
                 var h = JSONObject()
                 if let systemText { h["system"] = .string(systemText) }
                 h["prompt"] = .string(userText)
+                if media != nil && !references.isEmpty { h["media"] = .array(references.map { .string($0) }) }
+                if case .hook(let route) = mode { h["hook_via"] = .string(route.rawValue) }
                 h["response"] = .string(answer.text)
                 h["model"] = .string(answer.model ?? model)
                 h["finish_reason"] = answer.finishReason.map { .string($0) } ?? .null
@@ -61,5 +150,21 @@ public struct GenerationPlan {
             }
             return o
         }
+    }
+}
+
+extension MediaLoader {
+    /// The media a record names, as written, without reading anything.
+    public static func references(of record: JSONValue, extraImageFields: [String] = []) -> [String] {
+        guard let o = record.objectValue else { return [] }
+        var out: [String] = []
+        for field in ["image", "images"] + extraImageFields + ["video", "videos"] {
+            switch o[field] {
+            case .string(let s)?: out.append(s)
+            case .array(let a)?: out += a.compactMap(\.stringValue)
+            default: break
+            }
+        }
+        return out
     }
 }

@@ -27,11 +27,14 @@ public struct PlannedCall {
     public var body: [UInt8]
     /// nil: never cached.
     public var cacheKey: String?
+    /// The path is below the server's root (`/completion`), not below `/v1`.
+    public var fromRoot = false
 
-    public init(path: String, body: [UInt8], cacheKey: String?) {
+    public init(path: String, body: [UInt8], cacheKey: String?, fromRoot: Bool = false) {
         self.path = path
         self.body = body
         self.cacheKey = cacheKey
+        self.fromRoot = fromRoot
     }
 }
 
@@ -239,7 +242,8 @@ public final class InferenceEngine {
         if call.firstSent == nil { call.firstSent = Date() }
         servers.began(server)
         tool.summary.requests += 1
-        _ = multi.start(url: servers.servers[server].baseURL + call.planned.path, body: call.planned.body,
+        let base = servers.servers[server].baseURL
+        _ = multi.start(url: (call.planned.fromRoot ? HookProbe.root(of: base) : base) + call.planned.path, body: call.planned.body,
                         headers: options.headers, timeoutMs: Int(options.timeout * 1000),
                         connectTimeoutMs: Int(options.connectTimeout * 1000), context: call)
     }
@@ -274,12 +278,10 @@ public final class InferenceEngine {
             servers.ended(call.server, serverFault: false)
             let latency = Int((t.elapsed * 1000).rounded())
             let result = CallResult(reply: reply, latencyMs: latency, attempts: call.attempts, created: (Date().timeIntervalSince1970 * 1000).rounded() / 1000, cached: false)
-            if let usage = reply.objectValue?["usage"]?.objectValue {
-                let p = Int(usage["prompt_tokens"]?.doubleValue ?? 0), c = Int(usage["completion_tokens"]?.doubleValue ?? 0)
-                tool.summary.promptTokens += p
-                tool.summary.completionTokens += c
-                if options.tpm != nil { tokenLog.append((Date(), p + c)) }
-            }
+            let (p, c) = ChatAnswer.tokens(reply)
+            tool.summary.promptTokens += p
+            tool.summary.completionTokens += c
+            if options.tpm != nil { tokenLog.append((Date(), p + c)) }
             // Stored before the record is written: a kill after this line loses nothing.
             if let key = call.planned.cacheKey, let cache { try cache.put(key, result.cacheEntry) }
             call.item.results[call.index] = result

@@ -72,6 +72,19 @@ public struct ChatAnswer {
     public var usage: JSONValue?
 
     public init(_ v: JSONValue) throws {
+        // llama.cpp's /completion (the template route of the hook).
+        if let o = v.objectValue, o["choices"] == nil, let content = o["content"]?.stringValue {
+            text = content
+            switch o["stop_type"]?.stringValue {
+            case "limit"?: finishReason = "length"
+            case nil: finishReason = nil
+            default: finishReason = "stop"
+            }
+            model = o["model"]?.stringValue
+            role = nil
+            usage = .object(JSONObject([("prompt_tokens", o["tokens_evaluated"] ?? .int(0)), ("completion_tokens", o["tokens_predicted"] ?? .int(0))]))
+            return
+        }
         guard let choice = v.objectValue?["choices"]?.arrayValue?.first?.objectValue else {
             throw RecordError.message("the server's answer has no choices[0]")
         }
@@ -89,6 +102,15 @@ public struct ChatAnswer {
         role = message?["role"]?.stringValue
         model = v.objectValue?["model"]?.stringValue
         usage = v.objectValue?["usage"]
+    }
+
+    /// Prompt and completion tokens of either answer shape.
+    public static func tokens(_ reply: JSONValue) -> (prompt: Int, completion: Int) {
+        guard let o = reply.objectValue else { return (0, 0) }
+        if let u = o["usage"]?.objectValue {
+            return (Int(u["prompt_tokens"]?.doubleValue ?? 0), Int(u["completion_tokens"]?.doubleValue ?? 0))
+        }
+        return (Int(o["tokens_evaluated"]?.doubleValue ?? 0), Int(o["tokens_predicted"]?.doubleValue ?? 0))
     }
 
     public var completionTokens: Int { Int(usage?.value(at: FieldPath(components: [.key("completion_tokens")], text: ""))?.doubleValue ?? 0) }

@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+
+/// How the Oasis hook leaves the user turn open (docs/gen.md, "The hook").
+public enum HookRoute: String, ExpressibleByArgument, CaseIterable {
+    /// vLLM: chat completions with add_generation_prompt false and continue_final_message true.
+    case chat
+    /// llama.cpp: render with /apply-template, cut the end-of-turn, continue with /completion.
+    case template
+}
+
+public enum HookProbe {
+    /// `http://host:8000/v1` → `http://host:8000`: llama.cpp's and vLLM's own endpoints live at the root.
+    public static func root(of base: String) -> String {
+        var b = ServerPool.normalize(base)
+        if b.hasSuffix("/v1") { b.removeLast(3) }
+        return b
+    }
+
+    /// Asks the server which way it can leave a user turn open: llama.cpp
+    /// answers `/props`, vLLM answers `/version`. Never guesses.
+    public static func route(base: String, headers: [String]) throws -> HookRoute {
+        let root = root(of: base)
+        let props = HTTPRequest.get(root + "/props", headers: headers)
+        if props.status == 200, let v = try? JSONValue.parse(bytes: props.response, keepNumberText: false),
+           v.objectValue?["chat_template"] != nil || v.objectValue?["default_generation_settings"] != nil {
+            return .template
+        }
+        let version = HTTPRequest.get(root + "/version", headers: headers)
+        if version.status == 200 { return .chat }
+        throw ModelServer.ProbeError(description: """
+            \(root) cannot leave a user turn open for --truncate: it answers neither llama.cpp's /props \
+            (for /apply-template + /completion) nor vLLM's /version (for continue_final_message). \
+            If you know it supports one of them, choose it with --hook-via chat or --hook-via template; \
+            mminf does not fall back to an ordinary, closed user turn.
+            """)
+    }
+}
+
+/// The llama.cpp route: the chat template rendered by the server with a
+/// sentinel where the user's text goes; everything after the sentinel (the
+/// end-of-turn) is cut, so the model continues the user's own message.
+public final class TemplateHook {
+    let root: String
+    let headers: [String]
+    public let mediaMarker: String
+    var prefixes: [String: String] = [:]
+    static let sentinel = "MMINF_USER_TURN_CONTINUES_HERE_7c1f"
+
+    public init(base: String, headers: [String]) throws {
+        root = HookProbe.root(of: base)
+        self.headers = headers
+        let props = HTTPRequest.get(root + "/props", headers: headers)
+        let v = try? JSONValue.parse(bytes: props.response, keepNumberText: false)
+        mediaMarker = v?.objectValue?["media_marker"]?.stringValue ?? "<__media__>"
+    }
+
+    /// The raw prompt: the conversation up to and including the user's text, open.
+    public func prompt(system: String?, mediaCount: Int, seed: String) throws -> String {
+        let key = "\(system ?? "\u{0}")\u{1}\(mediaCount)"
+        if let prefix = prefixes[key] { return prefix + seed }
+        var messages: [JSONValue] = []
+        if let system { messages.append(.object(JSONObject([("role", .string("system")), ("content", .string(system))]))) }
+        let markers = String(repeating: mediaMarker, count: mediaCount)
+        messages.append(.object(JSONObject([("role", .string("user")), ("content", .string(markers + TemplateHook.sentinel))])))
+        let body = JSONValue.object(JSONObject([("messages", .array(messages)), ("add_generation_prompt", .bool(false))]))
+        var bytes: [UInt8] = []
+        JSONWriter.write(body, into: &bytes)
+        let t = HTTPRequest.post(root + "/apply-template", body: bytes, headers: headers)
+        guard t.status == 200, let v = try? JSONValue.parse(bytes: t.response), let rendered = v.objectValue?["prompt"]?.stringValue else {
+            throw RecordError.message("\(root)/apply-template failed (HTTP \(t.status): \(t.transportError ?? ServerReply.errorMessage(t.response)))")
+        }
+        guard let cut = rendered.range(of: TemplateHook.sentinel) else {
+            throw RecordError.message("\(root)/apply-template dropped the user's text from the rendered prompt; cannot find where the user turn ends")
+        }
+        let prefix = String(rendered[..<cut.lowerBound])
+        prefixes[key] = prefix
+        return prefix + seed
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import XCTest
+
+/// The Oasis steps of mminf-gen: media in requests, the open user turn
+/// (--truncate) on both server routes, and --respond.
+final class OasisGenTests: ToolTestCase {
+    /// A valid 1x1 PNG.
+    static let png = Data(base64Encoded: "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")!
+
+    func image(_ name: String) throws -> String {
+        let url = dir.appendingPathComponent(name)
+        try OasisGenTests.png.write(to: url)
+        return url.path
+    }
+
+    func messages(_ r: JSONObjectLike) -> [[String: Any]] { r.body["messages"] as? [[String: Any]] ?? [] }
+
+    func testHookOnVLLMRouteSendsTheExactShape() throws {
+        let d = try ChatDouble()
+        _ = try image("cat.png")
+        let r = try Tools.run("mminf-gen", ["--base-url", d.baseURL, "--truncate", "--progress", "0", "--media-root", dir.path],
+                              input: #"{"id":"a","image":"cat.png"}"# + "\n")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let req = try XCTUnwrap(try d.requests().first)
+        XCTAssertEqual(req.body["add_generation_prompt"] as? Bool, false)
+        XCTAssertEqual(req.body["continue_final_message"] as? Bool, true)
+        XCTAssertEqual(req.body["temperature"] as? Double, 1.0)
+        XCTAssertEqual(req.body["top_k"] as? Int, 20)
+        XCTAssertEqual(req.body["top_p"] as? Double, 1.0)
+        XCTAssertEqual(req.body["repetition_penalty"] as? Double, 1.0)
+        XCTAssertEqual(req.body["max_tokens"] as? Int, 512)
+        XCTAssertEqual(req.body["min_tokens"] as? Int, 50)
+        let msgs = messages(req)
+        XCTAssertEqual(msgs.count, 1)
+        XCTAssertEqual(msgs[0]["role"] as? String, "user")
+        let parts = try XCTUnwrap(msgs[0]["content"] as? [[String: Any]])
+        XCTAssertEqual(parts.count, 2, "the image, then an empty text part")
+        XCTAssertEqual(parts[0]["type"] as? String, "image_url")
+        let url = (parts[0]["image_url"] as? [String: Any])?["url"] as? String
+        XCTAssertEqual(url, "data:image/png;base64," + OasisGenTests.png.base64EncodedString())
+        XCTAssertEqual(parts[1]["type"] as? String, "text")
+        XCTAssertEqual(parts[1]["text"] as? String, "")
+        // The double answers with role "user" for continue_final_message; that is accepted.
+        let out = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.lines[0].utf8)) as? [String: Any])
+        XCTAssertEqual(out["hook"] as? String, "echo: ")
+        let h = (out["history"] as? [String: Any])?["hook"] as? [String: Any]
+        XCTAssertEqual(h?["media"] as? [String], ["cat.png"], "history keeps the reference, not the bytes")
+        XCTAssertEqual(h?["hook_via"] as? String, "chat")
+        XCTAssertFalse(r.out.contains(OasisGenTests.png.base64EncodedString()))
+    }
+
+    func testRespondPutsMediaBeforeTheInstruction() throws {
+        let d = try ChatDouble()
+        let path = try image("chart.png")
+        let r = try Tools.run("mminf-gen", ["--base-url", d.baseURL, "--respond", "--system", "Be exact.", "--progress", "0", "--no-history"],
+                              input: #"{"images":["\#(path)","https://example.invalid/x.jpg"],"instruction":"Which bar is tallest?"}"# + "\n")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let msgs = messages(try XCTUnwrap(try d.requests().first))
+        XCTAssertEqual(msgs[0]["content"] as? String, "Be exact.")
+        let parts = try XCTUnwrap(msgs[1]["content"] as? [[String: Any]])
+        XCTAssertEqual(parts.map { $0["type"] as? String }, ["image_url", "image_url", "text"])
+        XCTAssertEqual((parts[1]["image_url"] as? [String: Any])?["url"] as? String, "https://example.invalid/x.jpg", "URLs pass through")
+        XCTAssertEqual(parts[2]["text"] as? String, "Which bar is tallest?")
+        XCTAssertTrue(r.lines[0].contains(#""response":"echo: Which bar is tallest?""#), r.lines[0])
+
+        let textOnly = try Tools.run("mminf-gen", ["--base-url", d.baseURL, "--respond", "--no-media", "--progress", "0"],
+                                     input: #"{"image":"\#(path)","instruction":"Q"}"# + "\n")
+        XCTAssertEqual(textOnly.status, 0)
+        XCTAssertEqual(messages(try XCTUnwrap(try d.requests().last))[0]["content"] as? String, "Q")
+    }
+
+    func testMediaProblemsFailTheirRecordOnly() throws {
+        let d = try ChatDouble()
+        try Data("{\"not\": \"an image\"}".utf8).write(to: dir.appendingPathComponent("fake.jpg"))
+        _ = try image("ok.png")
+        let input = [#"{"id":1,"image":"missing.jpg","instruction":"q"}"#, #"{"id":2,"image":"fake.jpg","instruction":"q"}"#,
+                     #"{"id":3,"image":"ok.png","instruction":"q"}"#, #"{"id":4,"image":"ok.png","instruction":"q"}"#].joined(separator: "\n") + "\n"
+        let r = try Tools.run("mminf-gen", ["--base-url", d.baseURL, "--respond", "--progress", "0", "--media-root", dir.path,
+                                            "--failures", path("failed.jsonl"), "--cache", path("c.sqlite"), "--concurrency", "1", "--no-history"], input: input)
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.lines.count, 2)
+        let failed = try read("failed.jsonl")
+        XCTAssertTrue(failed.contains("image \(dir.path)/missing.jpg: cannot read it (No such file or directory)"), failed)
+        XCTAssertTrue(failed.contains("image \(dir.path)/fake.jpg: not a supported image (starts with 7B 22 6E 6F 74 22 3A 20: looks like text)"), failed)
+        XCTAssertTrue(r.stderr.contains("1 requests, 1 cached"), "the same image content is one cache key: \(r.stderr)")
+    }
+
+    func testServerThatCannotHookIsRefusedAtStartup() throws {
+        // A plain static file server: no /props, no /version.
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        let port = Int.random(in: 20000...40000)
+        p.arguments = ["python3", "-m", "http.server", "--bind", "127.0.0.1", String(port), "--directory", dir.path]
+        p.standardError = FileHandle.nullDevice
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        defer { p.terminate() }
+        usleep(800_000)
+        let r = try Tools.run("mminf-gen", ["--base-url", "http://127.0.0.1:\(port)/v1", "--model", "m", "--truncate"], input: "{}\n")
+        XCTAssertEqual(r.status, 69)
+        XCTAssertTrue(r.stderr.contains("cannot leave a user turn open for --truncate"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("mminf does not fall back"), r.stderr)
+    }
+}
