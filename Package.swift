@@ -7,6 +7,7 @@ let package = Package(
         .executable(name: "mminf-filter", targets: ["mminf-filter"]),
         .executable(name: "mminf-split", targets: ["mminf-split"]),
         .executable(name: "mminf-gen", targets: ["mminf-gen"]),
+        .executable(name: "mminf-score", targets: ["mminf-score"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -28,6 +29,7 @@ let package = Package(
         .executableTarget(name: "mminf-filter", dependencies: ["Common"]),
         .executableTarget(name: "mminf-split", dependencies: ["Common"]),
         .executableTarget(name: "mminf-gen", dependencies: ["Common"]),
+        .executableTarget(name: "mminf-score", dependencies: ["Common"]),
         .testTarget(name: "CommonTests", dependencies: ["Common"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Common"]),
     ],

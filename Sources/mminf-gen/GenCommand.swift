@@ -50,6 +50,15 @@ struct GenCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Read the prompt template from a file.", valueName: "FILE"))
     var promptFile: String?
 
+    @Option(help: ArgumentHelp("A built-in prompt (see --list-presets) or a preset file: its prompt, whether media go with it, its output field.", valueName: "NAME|FILE"))
+    var preset: String?
+
+    @Flag(help: "List the built-in presets.")
+    var listPresets = false
+
+    @Option(help: ArgumentHelp("Print a preset's file, to copy and edit.", valueName: "NAME"))
+    var showPreset: String?
+
     @Option(help: ArgumentHelp("System message template.", valueName: "TEXT"))
     var system: String?
 
@@ -96,12 +105,16 @@ struct GenCommand: ParsableCommand {
 
     mutating func validate() throws {
         guard n >= 1 else { throw ValidationError("-n must be at least 1") }
+        if preset != nil && (prompt != nil || promptFile != nil) { throw ValidationError("--preset gives the prompt; drop --prompt/--prompt-file, or copy the preset (--show-preset) and edit it") }
         if truncate && respond { throw ValidationError("--truncate and --respond are two different steps; use one") }
         if hookVia != nil && !truncate { throw ValidationError("--hook-via goes with --truncate") }
     }
 
     mutating func run() throws {
         try ToolMain.run("mminf-gen") {
+            if listPresets { return print(PromptLibrary.listing(.preset)) }
+            if let name = showPreset { return print(try PromptLibrary.load(name, kind: .preset).text, terminator: "") }
+            let presetFile = try preset.map { try PromptLibrary.load($0, kind: .preset) }
             let urls = try server.resolvedBaseURLs()
             let headers = try server.authHeaders()
             if server.check {
@@ -110,18 +123,20 @@ struct GenCommand: ParsableCommand {
                 throw ExitCode(ok ? 0 : 1)
             }
             let binds = try PromptTemplate.parseBinds(bind)
-            let outField = out ?? (truncate ? "hook" : "response")
+            let outField = out ?? presetFile?.header["out"] ?? (truncate ? "hook" : "response")
             var settings = try sampling.sampling()
             if truncate { GenCommand.hookDefaults(&settings) }
             var plan = GenerationPlan(
                 model: try ModelServer.resolveModel(server.namedModel, baseURL: urls[0], headers: headers),
                 system: try system.map { try PromptTemplate($0, binds: binds) },
-                prompt: try PromptTemplate(try promptText(), binds: binds),
+                prompt: try PromptTemplate(try presetFile?.template ?? promptText(), binds: binds),
                 sampling: settings, out: try FieldPath(parsing: outField), step: step ?? outField)
             plan.samples = n
             plan.history = !engine.noHistory
             plan.withCache = engine.cache != nil
-            if !noMedia { plan.media = MediaLoader(root: mediaRoot, maxBytes: maxMediaBytes, extraImageFields: mediaField) }
+            // A preset says whether its step looks at the media; --no-media always wins.
+            let presetMedia = try presetFile?.sendsMedia() ?? true
+            if !noMedia && presetMedia { plan.media = MediaLoader(root: mediaRoot, maxBytes: maxMediaBytes, extraImageFields: mediaField) }
             if banSpecial { plan.banned = GenCommand.emoji }
             if truncate {
                 let route = try hookVia ?? HookProbe.route(base: urls[0], headers: headers)

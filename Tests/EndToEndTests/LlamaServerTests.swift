@@ -72,6 +72,19 @@ final class LlamaServerTests: ToolTestCase {
         XCTAssertGreaterThan((h["usage"] as? [String: Any])?["completion_tokens"] as? Int ?? 0, 0)
     }
 
+    func testRealJudgeAnswerParsesOrIsNull() throws {
+        let r = try Tools.run("mminf-score", ["--base-url", server.baseURL, "--rubric", "nonsense", "--max-tokens", "48", "--progress", "0"],
+                              input: #"{"instruction":"What colour is the bus?"}"# + "\n" + #"{"instruction":"bus the the ## purple"}"# + "\n")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        for line in r.lines {
+            let o = try parse(line)
+            let score = (o["scores"] as? [String: Any])?["nonsense"]
+            if let v = score as? Double { XCTAssertTrue((1...5).contains(v), "\(v)") } else { XCTAssertTrue(score is NSNull, "number or null: \(String(describing: score))") }
+            let raw = ((o["history"] as? [String: Any])?["score_nonsense"] as? [String: Any])?["response"] as? String
+            XCTAssertFalse((raw ?? "").isEmpty, "the raw judgement is kept")
+        }
+    }
+
     func testContextOverflowFailsTheRecordWithTheServersText() throws {
         let long = String(repeating: "word ", count: 3000)
         let r = try gen(["--prompt", "Summarise: {text}", "--max-tokens", "8"], input: #"{"id":"long","text":"\#(long)"}"# + "\n" + #"{"id":"short","text":"hi"}"# + "\n")

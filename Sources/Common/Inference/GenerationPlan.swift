@@ -121,35 +121,41 @@ public struct GenerationPlan {
     }
 
     public func outputs(record: JSONValue, results: [CallResult]) throws -> [JSONValue] {
-        var userText = try prompt.render(record)
-        let systemText = try system?.render(record)
-        let references = MediaLoader.references(of: record, extraImageFields: media?.extraImageFields ?? [])
-        if case .hook(.template) = mode, let templateHook {
-            userText = try templateHook.prompt(system: systemText, mediaCount: media == nil ? 0 : references.count, seed: userText)
-        }
-        return try results.enumerated().map { i, r in
+        try results.enumerated().map { i, r in
             let answer = try ChatAnswer(r.reply)
             var o = record
             try o.set(.string(answer.text), at: out)
             if samples > 1 { try o.set(.int(i), at: FieldPath(components: [.key("sample")], text: "sample")) }
             if history {
-                var h = JSONObject()
-                if let systemText { h["system"] = .string(systemText) }
-                h["prompt"] = .string(userText)
-                if media != nil && !references.isEmpty { h["media"] = .array(references.map { .string($0) }) }
-                if case .hook(let route) = mode { h["hook_via"] = .string(route.rawValue) }
-                h["response"] = .string(answer.text)
-                h["model"] = .string(answer.model ?? model)
-                h["finish_reason"] = answer.finishReason.map { .string($0) } ?? .null
-                if let u = answer.usage { h["usage"] = u }
-                h["latency_ms"] = .int(r.latencyMs)
-                h["attempts"] = .int(r.attempts)
-                h["created"] = .double(r.created)
-                if samples > 1 { h["sample"] = .int(i) }
-                try o.set(.object(h), at: FieldPath(components: [.key("history"), .key(step)], text: "history.\(step)"))
+                try o.set(try historyEntry(record: record, answer: answer, result: r, sample: samples > 1 ? i : nil),
+                          at: FieldPath(components: [.key("history"), .key(step)], text: "history.\(step)"))
             }
             return o
         }
+    }
+
+    /// What was asked and said, for `history.<step>`: media as references, never bytes.
+    public func historyEntry(record: JSONValue, answer: ChatAnswer, result r: CallResult, sample: Int?) throws -> JSONValue {
+        var userText = try prompt.render(record)
+        let systemText = try system?.render(record)
+        let references = media == nil ? [] : MediaLoader.references(of: record, extraImageFields: media!.extraImageFields)
+        if case .hook(.template) = mode, let templateHook {
+            userText = try templateHook.prompt(system: systemText, mediaCount: references.count, seed: userText)
+        }
+        var h = JSONObject()
+        if let systemText { h["system"] = .string(systemText) }
+        h["prompt"] = .string(userText)
+        if !references.isEmpty { h["media"] = .array(references.map { .string($0) }) }
+        if case .hook(let route) = mode { h["hook_via"] = .string(route.rawValue) }
+        h["response"] = .string(answer.text)
+        h["model"] = .string(answer.model ?? model)
+        h["finish_reason"] = answer.finishReason.map { .string($0) } ?? .null
+        if let u = answer.usage { h["usage"] = u }
+        h["latency_ms"] = .int(r.latencyMs)
+        h["attempts"] = .int(r.attempts)
+        h["created"] = .double(r.created)
+        if let sample { h["sample"] = .int(sample) }
+        return .object(h)
     }
 }
 

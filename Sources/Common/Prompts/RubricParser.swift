@@ -1,0 +1,140 @@
+import Foundation
+
+/// A judge's prompt and how to read its answer.
+public struct Rubric {
+    public enum Answer: Equatable {
+        /// A number in `min...max`; `bracketsOnly`: prefer `[[N]]` marks (they win over any other form).
+        case scale(min: Double, max: Double)
+        /// Yes / No → true / false.
+        case yesNo
+        /// Correct / Incorrect → true / false.
+        case correct
+    }
+
+    public let name: String
+    public let file: PromptFile
+    public let answer: Answer
+    public let sendsMedia: Bool
+
+    public init(_ file: PromptFile) throws {
+        self.file = file
+        name = file.name
+        sendsMedia = try file.sendsMedia() ?? false
+        switch file.header["answer"]?.lowercased() ?? "brackets" {
+        case "brackets", "any", "score":
+            let scale = file.header["scale"] ?? "1-5"
+            let parts = scale.split(separator: "-").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard parts.count == 2, parts[0] < parts[1] else {
+                throw PromptFile.FormatError(description: "\(file.origin): scale must look like 1-5, got '\(scale)'")
+            }
+            answer = .scale(min: parts[0], max: parts[1])
+        case "yesno", "yes/no": answer = .yesNo
+        case "correct", "correct/incorrect": answer = .correct
+        case let other:
+            throw PromptFile.FormatError(description: "\(file.origin): answer must be brackets, any, yesno or correct, got '\(other)'")
+        }
+    }
+
+    /// The judgement as a score: a number, true/false, or null when it cannot be read.
+    public func read(_ text: String) -> JSONValue {
+        switch answer {
+        case .scale(let lo, let hi): return RubricParser.score(text, min: lo, max: hi).map { .double($0) } ?? .null
+        case .yesNo: return RubricParser.yesNo(text).map { .bool($0) } ?? .null
+        case .correct: return RubricParser.correct(text).map { .bool($0) } ?? .null
+        }
+    }
+}
+
+/// Reads scores out of judges' answers as models really write them. The last
+/// marked score wins over stray numbers; anything out of range, contradictory
+/// or unreadable is nil — never a guess.
+public enum RubricParser {
+    /// The part after a reasoning model's thinking, if it thought.
+    static func verdictPart(_ text: String) -> String {
+        if let r = text.range(of: "</think>", options: .backwards) { return String(text[r.upperBound...]) }
+        return text
+    }
+
+    static let number = #"(-?\d+(?:\.\d+)?)"#
+    /// Marked forms, most explicit first; within a form the last occurrence wins.
+    static let markedForms: [Regex] = [
+        try! Regex(#"\[\[\s*\#(number)\s*\]\]"#),
+        try! Regex(#"【\s*\#(number)\s*分?\s*】"#),
+        try! Regex(#"\#(number)\s*分"#),
+        try! Regex(#"(?i)\#(number)\s*(?:/|out of)\s*(\d+)"#),
+        try! Regex(#"(?i)(?:score|rating|grade|评分|得分|分数)\**\s*[:：=]?\s*\**\s*\#(number)"#),
+    ]
+    static let fractionForm = 3
+    static let anyNumber = try! Regex(#"(?<![\w.])\d+(?:\.\d+)?(?![\w])"#)
+
+    public static func score(_ raw: String, min lo: Double, max hi: Double) -> Double? {
+        let text = verdictPart(raw)
+        for (i, form) in markedForms.enumerated() {
+            let matches = allMatches(form, text)
+            guard let last = matches.last, let v = Double(last[0]) else { continue }
+            // 4/5 on a 1-10 scale: the judge used another scale; reading it either way would be a guess.
+            if i == fractionForm, let denominator = Double(last[1]), denominator != hi { return nil }
+            return (lo...hi).contains(v) ? v : nil
+        }
+        // Unmarked: a number that ends the answer, when it is the only number or stands alone on the last line.
+        let numbers = allMatches(anyNumber, text).compactMap { Double($0[0]) }
+        let trimmed = text.trimmingCharacters(in: CharacterSet(charactersIn: " *_`.!\t\n\r"))
+        guard let lastNumber = numbers.last, let lastToken = trimmed.split(whereSeparator: { $0.isWhitespace }).last,
+              Double(lastToken) == lastNumber else { return nil }
+        let lastLine = trimmed.split(whereSeparator: \.isNewline).last.map(String.init) ?? ""
+        guard numbers.count == 1 || Double(lastLine.trimmingCharacters(in: .whitespaces)) != nil else { return nil }
+        return (lo...hi).contains(lastNumber) ? lastNumber : nil
+    }
+
+    static func allMatches(_ re: Regex, _ text: String) -> [[String]] {
+        var out: [[String]] = []
+        var s = text
+        s.withUTF8 { b in
+            var pos = 0
+            while pos <= b.count, let m = re.match(bytes: b, from: pos), let whole = m[0] {
+                let groups = m.count > 1 ? Array(m[1...]) : [whole]
+                out.append(groups.map { r in r.map { String(decoding: UnsafeBufferPointer(rebasing: b[$0]), as: UTF8.self) } ?? "" })
+                pos = whole.upperBound > whole.lowerBound ? whole.upperBound : whole.upperBound + 1
+            }
+        }
+        return out
+    }
+
+    static func words(_ text: String) -> [String] {
+        text.lowercased().split { !($0.isLetter || $0.isNumber) }.map(String.init)
+    }
+
+    /// Reads a two-way verdict: `[[word]]` marks first, then the answer's first
+    /// word, then "answer: word", then a verdict word that appears alone.
+    static func verdict(_ raw: String, yes: Set<String>, no: Set<String>, negations: Set<String> = ["not"]) -> Bool? {
+        let text = verdictPart(raw)
+        let marks = allMatches(try! Regex(#"\[\[\s*([^\]]+?)\s*\]\]"#), text).compactMap { words($0[0]).first }
+        if let m = marks.last(where: { yes.contains($0) || no.contains($0) }) { return yes.contains(m) }
+        let w = words(text)
+        guard let first = w.first else { return nil }
+        if yes.contains(first) { return true }
+        if no.contains(first) { return false }
+        let answerMarks = allMatches(try! Regex(#"(?i)(?:answer|verdict|judgement|judgment|结论|答案)\**\s*[:：]\s*\**\s*([\p{L}]+)"#), text).compactMap { words($0[0]).first }
+        if let a = answerMarks.last(where: { yes.contains($0) || no.contains($0) }) { return yes.contains(a) }
+        var sawYes = false, sawNo = false
+        for (i, word) in w.enumerated() {
+            let negated = i > 0 && negations.contains(w[i - 1])
+            if yes.contains(word) { if negated { sawNo = true } else { sawYes = true } }
+            if no.contains(word) { sawNo = true }
+        }
+        if sawYes != sawNo { return sawYes }
+        // Chinese answers that open with the verdict.
+        let t = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if yes.contains("是") && t.hasPrefix("是") { return true }
+        if no.contains("否") && (t.hasPrefix("否") || t.hasPrefix("不是")) { return false }
+        return nil
+    }
+
+    public static func yesNo(_ text: String) -> Bool? {
+        verdict(text, yes: ["yes", "y", "true", "是", "对"], no: ["no", "n", "false", "否", "不对"])
+    }
+
+    public static func correct(_ text: String) -> Bool? {
+        verdict(text, yes: ["correct", "accurate", "true", "正确"], no: ["incorrect", "inaccurate", "wrong", "false", "错误"])
+    }
+}

@@ -1,0 +1,107 @@
+import ArgumentParser
+import Common
+import Foundation
+
+@main
+struct ScoreCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mminf-score",
+        abstract: "Judge JSONL records with an LLM or VLM: one score per rubric into scores.<name>.",
+        discussion: """
+        Each --rubric (a built-in name or a rubric file) renders its prompt from the
+        record, sends it (with the record's media when the rubric says so), reads
+        the judge's answer, and writes scores.<name>: a number (1-5 [[N]], 1-10,
+        【7分】...), true/false for yes/no and correct/incorrect rubrics, or null when
+        the answer cannot be read (the raw judgement stays in history.score_<name>).
+        All rubrics of one record are sent together; the record is written when all
+        are in. Requests, retries, cache, failures and progress work as in mminf-gen.
+
+        Built-in rubrics: --list-rubrics; print one to copy and edit: --show-rubric NAME.
+
+        Examples:
+          mminf-score --rubric solvability --rubric hallucination --rubric clarity   (a VLM)
+          mminf-score --rubric nonsense --no-media                                    (an LLM)
+          mminf-score --rubric correct --bind text=paragraph
+          mminf-score --rubric match-zh --bind instruction=new_instruction --bind response=new_response --as match_after
+          mminf-score --reparse --rubric solvability < scored.jsonl      (no model: re-read the stored judgements)
+        """
+    )
+
+    @Argument(help: ArgumentHelp("Input files (stdin when none).", valueName: "FILE"))
+    var files: [String] = []
+
+    @Option(help: ArgumentHelp("Rubric name or file (repeatable).", valueName: "NAME|FILE"))
+    var rubric: [String] = []
+
+    @Option(help: ArgumentHelp("Placeholder {NAME} reads FIELD instead (repeatable).", valueName: "NAME=FIELD"))
+    var bind: [String] = []
+
+    @Option(name: .customLong("as"), help: ArgumentHelp("Write the score as scores.NAME (one rubric only).", valueName: "NAME"))
+    var asName: String?
+
+    @Flag(help: "List the built-in rubrics.")
+    var listRubrics = false
+
+    @Option(help: ArgumentHelp("Print a rubric's file, to copy and edit.", valueName: "NAME"))
+    var showRubric: String?
+
+    @Flag(help: "Re-read scores from history.score_<name> without calling a model.")
+    var reparse = false
+
+    @Flag(help: "Never send the record's media, even for rubrics that use them.")
+    var noMedia = false
+
+    @Option(help: ArgumentHelp("Folder that relative media paths are resolved against.", valueName: "DIR"))
+    var mediaRoot: String?
+
+    @OptionGroup(title: "Server") var server: ServerOptions
+    @OptionGroup(title: "Sampling") var sampling: SamplingOptions
+    @OptionGroup(title: "Requests") var engine: EngineOptionGroup
+    @OptionGroup(title: "Input and output") var io: IOOptions
+
+    mutating func validate() throws {
+        if !listRubrics && showRubric == nil && rubric.isEmpty { throw ValidationError("name at least one --rubric (see --list-rubrics)") }
+        if asName != nil && rubric.count != 1 { throw ValidationError("--as renames the score of one rubric; give exactly one --rubric") }
+    }
+
+    mutating func run() throws {
+        try ToolMain.run("mminf-score") {
+            if listRubrics { return print(PromptLibrary.listing(.rubric)) }
+            if let name = showRubric { return print(try PromptLibrary.load(name, kind: .rubric).text, terminator: "") }
+            let binds = try PromptTemplate.parseBinds(bind)
+            var settings = try sampling.sampling()
+            settings.temperature = settings.temperature ?? 0  // judges answer greedily unless told otherwise
+            let needsServer = !reparse
+            let urls = needsServer ? try server.resolvedBaseURLs() : []
+            let headers = try server.authHeaders()
+            let model = needsServer ? try ModelServer.resolveModel(server.namedModel, baseURL: urls[0], headers: headers) : ""
+            let loader = noMedia ? nil : MediaLoader(root: mediaRoot, maxBytes: 64 << 20)
+            var plan = ScoringPlan(judges: try rubric.map { spec in
+                let r: Rubric
+                do { r = try Rubric(try PromptLibrary.load(spec, kind: .rubric)) } catch let e as PromptFile.FormatError { throw ToolError.usage(e.description) }
+                let name = asName ?? r.name
+                var request = GenerationPlan(model: model, system: nil, prompt: try PromptTemplate(r.file.template, binds: binds),
+                                             sampling: settings, out: ScoringPlan.scorePath(name), step: "score_" + name)
+                request.media = r.sendsMedia ? loader : nil
+                request.withCache = engine.cache != nil
+                return ScoringPlan.Judge(rubric: r, name: name, request: request)
+            })
+            plan.history = !engine.noHistory
+            let tool = try RecordTool(name: "mminf-score", files: files, io: io)
+            if reparse {
+                return try tool.process { tool in
+                    while let line = try tool.input.next() {
+                        tool.summary.recordsIn += 1
+                        do { try tool.emit(try plan.reparse(try parseRecord(line.bytes))) } catch { try tool.badLine(line, error) }
+                    }
+                }
+            }
+            let cache = try engine.cache.map { try ResponseCache(path: $0) }
+            try tool.process { tool in
+                let runner = InferenceEngine(tool: tool, servers: ServerPool(baseURLs: urls), cache: cache,
+                                             options: engine.engineOptions(step: "score", headers: headers))
+                try runner.run(plan: plan.calls(for:), finish: plan.outputs(record:results:))
+            }
+        }
+    }
+}

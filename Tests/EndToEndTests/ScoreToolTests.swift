@@ -1,0 +1,77 @@
+import Foundation
+import XCTest
+
+final class ScoreToolTests: ToolTestCase {
+    func rubricText(_ name: String) throws -> String {
+        let text = try String(contentsOf: packageRoot.appendingPathComponent("prompts/rubrics/\(name).txt"), encoding: .utf8)
+        var body = String(text[text.range(of: "---\n")!.upperBound...])
+        while body.hasSuffix("\n") { body.removeLast() }
+        return body
+    }
+
+    func testExactPromptsMediaPerRubricAndConcurrentJudges() throws {
+        let d = try ChatDouble(faults: #"{"latency_ms":400}"#)
+        try OasisGenTests.png.write(to: dir.appendingPathComponent("p.png"))
+        let r = try Tools.run("mminf-score", ["--base-url", d.baseURL, "--rubric", "solvability", "--rubric", "nonsense", "--rubric", "clarity",
+                                              "--media-root", dir.path, "--progress", "0"],
+                              input: #"{"id":"x","image":"p.png","instruction":"What is written on the sign?"}"# + "\n")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let reqs = try d.requests()
+        XCTAssertEqual(reqs.count, 3)
+        let times = reqs.compactMap { $0.dict["t"] as? Double }
+        XCTAssertLessThan(times.max()! - times.min()!, 0.3, "the rubrics of one record go out together")
+        func content(_ r: JSONObjectLike) -> Any? { (r.body["messages"] as? [[String: Any]])?.last?["content"] }
+        let solv = try rubricText("solvability").replacingOccurrences(of: "{instruction}", with: "What is written on the sign?")
+        let nons = try rubricText("nonsense").replacingOccurrences(of: "{instruction}", with: "What is written on the sign?")
+        let byText = Dictionary(uniqueKeysWithValues: reqs.map { r -> (String, JSONObjectLike) in
+            if let s = content(r) as? String { return (s, r) }
+            let parts = content(r) as? [[String: Any]] ?? []
+            return ((parts.last?["text"] as? String) ?? "", r)
+        })
+        XCTAssertNotNil(byText[nons], "nonsense is text only, sent as a plain string")
+        let s = try XCTUnwrap(byText[solv], "solvability's exact prompt")
+        let parts = try XCTUnwrap(content(s) as? [[String: Any]])
+        XCTAssertEqual(parts.first?["type"] as? String, "image_url", "solvability sees the image")
+        XCTAssertEqual(s.body["temperature"] as? Double, 0, "judges are greedy by default")
+        // The double echoes the prompt's first 200 characters: prose with no score in it, so null, not a guess.
+        let out = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.lines[0].utf8)) as? [String: Any])
+        let scores = try XCTUnwrap(out["scores"] as? [String: Any])
+        for name in ["solvability", "nonsense", "clarity"] { XCTAssertTrue(scores[name] is NSNull, "\(name): \(String(describing: scores[name]))") }
+        let h = (out["history"] as? [String: Any])?["score_solvability"] as? [String: Any]
+        XCTAssertTrue((h?["response"] as? String)?.hasPrefix("echo: ") == true)
+    }
+
+    func testGarbageIsNullRenameAndReparse() throws {
+        let d = try ChatDouble()
+        let garbage = try write("garbage.txt", "media: no\nscale: 1-5\n---\nno score here for {instruction}\n")
+        let marked = try write("marked.txt", "media: no\nscale: 1-10\n---\n[[7]] {instruction}\n")
+        let r = try Tools.run("mminf-score", ["--base-url", d.baseURL, "--rubric", garbage, "--progress", "0"], input: #"{"instruction":"q"}"# + "\n")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.lines[0].contains(#""scores":{"garbage":null}"#), r.lines[0])
+        XCTAssertTrue(r.lines[0].contains(#""response":"echo: no score here for q""#), "the raw judgement stays in history")
+
+        let renamed = try Tools.run("mminf-score", ["--base-url", d.baseURL, "--rubric", marked, "--as", "match_after", "--progress", "0",
+                                                    "--bind", "instruction=new"], input: #"{"new":"Q2","scores":{"match":3}}"# + "\n")
+        XCTAssertTrue(renamed.lines[0].contains(#""scores":{"match":3,"match_after":7}"#), renamed.lines[0])
+
+        // A parser change after the fact: --reparse reads history again with no model.
+        let edited = renamed.out.replacingOccurrences(of: "echo: [[7]] Q2", with: "echo: [[9]] Q2")
+        let again = try Tools.run("mminf-score", ["--reparse", "--rubric", marked, "--as", "match_after"], input: edited)
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertTrue(again.lines[0].contains(#""match_after":9"#), again.lines[0])
+        let shown = try Tools.run("mminf-score", ["--show-rubric", "match-zh"])
+        XCTAssertTrue(shown.out.contains("【X分】"))
+        XCTAssertTrue(try Tools.run("mminf-score", ["--list-rubrics"]).out.contains("verify"))
+    }
+
+    func testPresetDecidesMediaAndOutput() throws {
+        let d = try ChatDouble()
+        try OasisGenTests.png.write(to: dir.appendingPathComponent("p.png"))
+        let r = try Tools.run("mminf-gen", ["--base-url", d.baseURL, "--preset", "extract-instruction", "--progress", "0", "--no-history", "--media-root", dir.path],
+                              input: #"{"image":"p.png","hook":"how many cats"}"# + "\n")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let content = (try d.requests().first?.body["messages"] as? [[String: Any]])?.last?["content"]
+        XCTAssertTrue((content as? String)?.hasSuffix("Text:\nhow many cats") == true, "text only, the hook filled in: \(String(describing: content))")
+        XCTAssertTrue(r.lines[0].contains(#""extracted":"echo: "#), "the preset's output field")
+    }
+}
