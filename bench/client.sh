@@ -13,7 +13,7 @@ url="http://127.0.0.1:$NGINX_PORT/v1"
 
 # Same work as the Python client: each record written back with the answer.
 gen=("$BIN/mminf-gen" --base-url "$url" --prompt 'Answer briefly: {question}' --out answer
-     --max-tokens 64 --concurrency 64 --progress 0 -q "$WORK/questions-$N.jsonl")
+     --max-tokens 64 --concurrency 64 --progress 0 -q --no-media "$WORK/questions-$N.jsonl")
 read -r mu ms mw _ < <(measure "${gen[@]}" --no-history)
 read -r pu ps pw _ < <(measure "$PY" bench/aiohttp_client.py "$url" "$WORK/questions-$N.jsonl" 64)
 # And mminf-gen's default, which also writes history.<step> (prompt, usage, latency...) into every record.
@@ -36,7 +36,7 @@ PY
 for n in 10000 200000; do
   make_questions "$n" "$WORK/questions-$n.jsonl"
   read -r _ _ _ rss < <(measure "$BIN/mminf-gen" --base-url "$url" --prompt 'Answer briefly: {question}' --out answer \
-    --concurrency 64 --progress 0 -q "$WORK/questions-$n.jsonl")
+    --concurrency 64 --progress 0 -q --no-media "$WORK/questions-$n.jsonl")
   echo "$n $rss" >>"$WORK/rss.txt.$$"
 done
 python3 - "$WORK/rss.txt.$$" <<'PY'

@@ -23,7 +23,7 @@ url="http://127.0.0.1:$(cat "$portfile")/v1"
 make_questions "$N" "$WORK/questions-$N.jsonl"
 
 start=$(date +%s.%N)
-"$BIN/mminf-gen" --base-url "$url" --prompt '{question}' --concurrency $K --progress 0 -q --no-history \
+"$BIN/mminf-gen" --base-url "$url" --prompt '{question}' --concurrency $K --progress 0 -q --no-history --no-media \
   "$WORK/questions-$N.jsonl" >/dev/null
 end=$(date +%s.%N)
 barrier=$("$PY" bench/batch_barrier.py "$url" "$N" "$K")

@@ -71,6 +71,32 @@ public struct GenerationPlan {
     }
 
     func chatBody(_ messages: [ChatMessage], sample: Int, hook: Bool) -> [UInt8] {
+        if sampling.extra == nil {
+            // The common case, written straight to bytes (the same bytes as below, without building a tree).
+            var out: [UInt8] = []
+            out.reserveCapacity(256)
+            out.append(contentsOf: #"{"model":"#.utf8)
+            JSONWriter.writeString(model, into: &out)
+            out.append(contentsOf: #","messages":["#.utf8)
+            for (i, m) in messages.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                JSONWriter.write(m.json, into: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+            for m in sampling.members(sample: sample) {
+                out.append(UInt8(ascii: ","))
+                JSONWriter.writeString(m.key, into: &out)
+                out.append(UInt8(ascii: ":"))
+                JSONWriter.write(m.value, into: &out)
+            }
+            if hook { out.append(contentsOf: #","add_generation_prompt":false,"continue_final_message":true"#.utf8) }
+            if !banned.isEmpty {
+                out.append(contentsOf: #","bad_words":"#.utf8)
+                JSONWriter.write(.array(banned.map { .string($0) }), into: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+            return out
+        }
         var body = ChatRequest(model: model, messages: messages, sampling: sampling, sample: sample).body
         if case .object(var o) = body {
             if hook {
@@ -122,7 +148,7 @@ public struct GenerationPlan {
 
     public func outputs(record: JSONValue, results: [CallResult]) throws -> [JSONValue] {
         try results.enumerated().map { i, r in
-            let answer = try ChatAnswer(r.reply)
+            let answer = try r.readAnswer()
             var o = record
             try o.set(.string(answer.text), at: out)
             if samples > 1 { try o.set(.int(i), at: FieldPath(components: [.key("sample")], text: "sample")) }

@@ -42,22 +42,33 @@ public struct PlannedCall {
 /// the cache, the facts are the original call's, so a resumed run writes the
 /// same records as an uninterrupted one.
 public struct CallResult {
-    public var reply: JSONValue
+    public var answer: ChatAnswer?
+    /// Why there is no answer (the reply was JSON but said nothing usable).
+    public var problem: String?
     public var latencyMs: Int
     public var attempts: Int
     public var created: Double
     public var cached: Bool
 
-    var cacheEntry: [UInt8] {
-        var out: [UInt8] = []
-        JSONWriter.write(.object(JSONObject([
-            ("reply", reply), ("latency_ms", .int(latencyMs)), ("attempts", .int(attempts)), ("created", .double(created)),
-        ])), into: &out)
+    /// The answer, or the record fails with what was wrong with the reply.
+    public func readAnswer() throws -> ChatAnswer {
+        guard let answer else { throw RecordError.message(problem ?? "the server's answer could not be read") }
+        return answer
+    }
+
+    /// `{"reply": <the server's body as received>, "latency_ms": …, "attempts": …, "created": …}`
+    static func cacheEntry(body: [UInt8], latencyMs: Int, attempts: Int, created: Double) -> [UInt8] {
+        var out: [UInt8] = Array(#"{"reply":"#.utf8)
+        out.append(contentsOf: body)
+        out.append(contentsOf: #","latency_ms":\#(latencyMs),"attempts":\#(attempts),"created":"#.utf8)
+        out.append(contentsOf: JSONWriter.format(created).utf8)
+        out.append(UInt8(ascii: "}"))
         return out
     }
 
-    init(reply: JSONValue, latencyMs: Int, attempts: Int, created: Double, cached: Bool) {
-        self.reply = reply
+    init(answer: ChatAnswer?, problem: String?, latencyMs: Int, attempts: Int, created: Double, cached: Bool) {
+        self.answer = answer
+        self.problem = problem
         self.latencyMs = latencyMs
         self.attempts = attempts
         self.created = created
@@ -65,9 +76,8 @@ public struct CallResult {
     }
 
     init?(cacheEntry bytes: [UInt8]) {
-        guard let v = try? JSONValue.parse(bytes: bytes),
-              let o = v.objectValue, let reply = o["reply"] else { return nil }
-        self.reply = reply
+        guard let v = try? JSONValue.parse(bytes: bytes), let o = v.objectValue, let reply = o["reply"] else { return nil }
+        do { answer = try ChatAnswer(reply); problem = nil } catch { answer = nil; problem = "\(error)" }
         latencyMs = Int(o["latency_ms"]?.doubleValue ?? 0)
         attempts = Int(o["attempts"]?.doubleValue ?? 1)
         created = o["created"]?.doubleValue ?? 0
@@ -274,16 +284,21 @@ public final class InferenceEngine {
         let call = unsafeDowncast(context, to: Call.self)
         let outcome = ServerReply.classify(t)
         switch outcome {
-        case .success(let reply):
+        case .success(let body, let answer, let problem):
             servers.ended(call.server, serverFault: false)
             let latency = Int((t.elapsed * 1000).rounded())
-            let result = CallResult(reply: reply, latencyMs: latency, attempts: call.attempts, created: (Date().timeIntervalSince1970 * 1000).rounded() / 1000, cached: false)
-            let (p, c) = ChatAnswer.tokens(reply)
-            tool.summary.promptTokens += p
-            tool.summary.completionTokens += c
-            if options.tpm != nil { tokenLog.append((Date(), p + c)) }
+            let created = (Date().timeIntervalSince1970 * 1000).rounded() / 1000
+            let result = CallResult(answer: answer, problem: problem, latencyMs: latency, attempts: call.attempts, created: created, cached: false)
+            if let answer {
+                let (p, c) = (answer.promptTokens, answer.completionTokens)
+                tool.summary.promptTokens += p
+                tool.summary.completionTokens += c
+                if options.tpm != nil { tokenLog.append((Date(), p + c)) }
+            }
             // Stored before the record is written: a kill after this line loses nothing.
-            if let key = call.planned.cacheKey, let cache { try cache.put(key, result.cacheEntry) }
+            if let key = call.planned.cacheKey, let cache {
+                try cache.put(key, CallResult.cacheEntry(body: body, latencyMs: latency, attempts: call.attempts, created: created))
+            }
             call.item.results[call.index] = result
             call.item.remaining -= 1
             if call.item.remaining == 0 { try complete(call.item, finish: finish) }

@@ -2,7 +2,8 @@ import Foundation
 
 /// How a finished transfer turned out, from the retry loop's point of view.
 public enum ReplyOutcome {
-    case success(JSONValue)
+    /// The body is valid JSON; `answer` is what it says (nil with `problem` when it says nothing usable).
+    case success(body: [UInt8], answer: ChatAnswer?, problem: String?)
     /// Worth another try: connection trouble, timeouts, 408/429/5xx, garbled bodies.
     case retry(reason: String, status: Int, retryAfter: Double?)
     /// Trying again cannot help: 400/401/403/404/422 and friends.
@@ -22,7 +23,10 @@ public enum ServerReply {
         let status = t.status
         if status == 200 {
             do {
-                return .success(try JSONValue.parse(bytes: t.response))
+                let answer = try ChatAnswer(bytes: t.response)
+                return .success(body: t.response, answer: answer, problem: nil)
+            } catch let e as RecordError {
+                return .success(body: t.response, answer: nil, problem: e.description)
             } catch {
                 let snippet = String(decoding: t.response.prefix(120), as: UTF8.self)
                 return .retry(reason: "malformed JSON in a 200 answer: \(snippet)", status: status, retryAfter: nil)
@@ -71,6 +75,21 @@ public struct ChatAnswer {
     public var role: String?
     public var usage: JSONValue?
 
+    /// Only these parts of an answer are read; the rest is checked, not built.
+    static let readPaths: [FieldPath] = ["choices[0]", "model", "usage", "content", "stop_type", "tokens_evaluated", "tokens_predicted"].map { try! FieldPath(parsing: $0) }
+    static let reader = FieldExtractor(paths: readPaths, keepNumberText: true)
+
+    /// Reads an answer from a server's body; throws JSONSyntaxError/UTF8Error for
+    /// a body that is not JSON, RecordError for JSON with no answer in it.
+    public init(bytes: [UInt8]) throws {
+        var values = [JSONValue?](repeating: nil, count: ChatAnswer.readPaths.count)
+        try bytes.withUnsafeBufferPointer { try ChatAnswer.reader.extract($0, into: &values) }
+        var o = JSONObject()
+        if let choice = values[0] { o["choices"] = .array([choice]) }
+        for (i, p) in ChatAnswer.readPaths.enumerated().dropFirst() { if let v = values[i] { o[p.description] = v } }
+        try self.init(.object(o))
+    }
+
     public init(_ v: JSONValue) throws {
         // llama.cpp's /completion (the template route of the hook).
         if let o = v.objectValue, o["choices"] == nil, let content = o["content"]?.stringValue {
@@ -102,15 +121,6 @@ public struct ChatAnswer {
         role = message?["role"]?.stringValue
         model = v.objectValue?["model"]?.stringValue
         usage = v.objectValue?["usage"]
-    }
-
-    /// Prompt and completion tokens of either answer shape.
-    public static func tokens(_ reply: JSONValue) -> (prompt: Int, completion: Int) {
-        guard let o = reply.objectValue else { return (0, 0) }
-        if let u = o["usage"]?.objectValue {
-            return (Int(u["prompt_tokens"]?.doubleValue ?? 0), Int(u["completion_tokens"]?.doubleValue ?? 0))
-        }
-        return (Int(o["tokens_evaluated"]?.doubleValue ?? 0), Int(o["tokens_predicted"]?.doubleValue ?? 0))
     }
 
     public var completionTokens: Int { Int(usage?.value(at: FieldPath(components: [.key("completion_tokens")], text: ""))?.doubleValue ?? 0) }

@@ -25,9 +25,12 @@ public final class FieldExtractor {
 
     public let paths: [FieldPath]
     let root = Node()
+    /// Keep numbers' spelling in the values built (for values written again).
+    let keepNumberText: Bool
 
-    public init(paths: [FieldPath]) {
+    public init(paths: [FieldPath], keepNumberText: Bool = false) {
         self.paths = paths
+        self.keepNumberText = keepNumberText
         for (id, p) in paths.enumerated() {
             var node = root
             for c in p.components { node = node.child(c) }
@@ -104,6 +107,7 @@ public final class FieldExtractor {
     public func extract(_ line: UnsafeBufferPointer<UInt8>, into values: inout [JSONValue?]) throws {
         for i in values.indices { values[i] = nil }
         var r = JSONReader(line)
+        r.keepNumberText = keepNumberText
         try r.expectObjectStart()
         try scan(&r, node: 0, into: &values)
         try r.expectEnd()

@@ -27,7 +27,7 @@ public struct ScoringPlan {
     public func outputs(record: JSONValue, results: [CallResult]) throws -> [JSONValue] {
         var o = record
         for (judge, r) in zip(judges, results) {
-            let answer = try ChatAnswer(r.reply)
+            let answer = try r.readAnswer()
             try o.set(judge.rubric.read(answer.text), at: ScoringPlan.scorePath(judge.name))
             if history {
                 try o.set(try judge.request.historyEntry(record: record, answer: answer, result: r, sample: nil), at: ScoringPlan.historyPath(judge.name))
