@@ -125,14 +125,16 @@ struct SplitCommand: ParsableCommand {
     func runJoin(_ joiner: RecordJoiner) throws {
         func write(_ g: RecordJoiner.Group?, _ tool: RecordTool) throws {
             guard let g else { return }
-            if let reason = g.incomplete, !joiner.keepIncomplete {
+            if let failure = g.failure {
+                try tool.badGroup(g.record, source: g.source, line: g.line, reason: failure)
+            } else if let reason = g.incomplete, !joiner.keepIncomplete {
                 tool.summary.drop(reason)
                 try tool.rejects?.write(record: g.record, source: g.source, line: g.line, reason: reason)
             } else {
                 try tool.emit(g.record)
             }
         }
-        try eachRecord(atEnd: { tool in try write(try joiner.finish(), tool) }) { tool, line, record in
+        try eachRecord(atEnd: { tool in try write(joiner.finish(), tool) }) { tool, line, record in
             try write(try joiner.add(record, source: line.source, line: line.number), tool)
         }
     }

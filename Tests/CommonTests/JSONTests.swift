@@ -90,6 +90,29 @@ final class JSONTests: XCTestCase {
         }
     }
 
+    func testFastPathAgreesWithTheFullParse() throws {
+        // Lone surrogates are refused by both.
+        XCTAssertTrue(validate(Array(#"{"a":1,"b":"\ud800"}"#.utf8)) is JSONSyntaxError)
+        XCTAssertTrue(validate(Array(#"{"b":"\udc00x"}"#.utf8)) is JSONSyntaxError)
+        XCTAssertNil(validate(Array(#"{"b":"\ud83d\ude00"}"#.utf8)))
+        // A key given twice: the first counts, in the scanner as in the parsed object.
+        let paths = try ["a", "s.x", "s.y"].map { try FieldPath(parsing: $0) }
+        let x = FieldExtractor(paths: paths)
+        var values = [JSONValue?](repeating: nil, count: 3)
+        let line = Array(#"{"a":1,"a":5,"s":{"x":1},"s":{"y":2}}"#.utf8)
+        try line.withUnsafeBufferPointer { try x.extract($0, into: &values) }
+        let full = try parse(String(decoding: line, as: UTF8.self))
+        XCTAssertEqual(values[0], .int(1))
+        XCTAssertEqual(values[0], full.value(at: paths[0]))
+        XCTAssertEqual(values[1], full.value(at: paths[1]))
+        XCTAssertNil(values[2])
+        XCTAssertNil(full.value(at: paths[2]))
+        // --unique keys: the type counts, the spelling of numbers does not.
+        XCTAssertNotEqual(StableHash.uniqueKeyBytes(.string("1")), StableHash.uniqueKeyBytes(.int(1)))
+        XCTAssertNotEqual(StableHash.uniqueKeyBytes(.string("null")), StableHash.uniqueKeyBytes(.null))
+        XCTAssertEqual(StableHash.uniqueKeyBytes(try parse("[1.0,{\"k\":2.50}]")), StableHash.uniqueKeyBytes(try parse("[1,{\"k\":2.5}]")))
+    }
+
     func testFieldPaths() throws {
         XCTAssertEqual(try FieldPath(parsing: #"a.b[2]["c.d"]"#).components, [.key("a"), .key("b"), .index(2), .key("c.d")])
         XCTAssertThrowsError(try FieldPath(parsing: "a..b")) { XCTAssertEqual(($0 as? FieldPathError)?.column, 3) }

@@ -55,6 +55,8 @@ final class RubricParserTests: XCTestCase {
         ("Good answer overall. Score: 8", 8),
         ("Rating: 4/5", nil),
         ("The response lists 3 items, all correct.", nil),
+        ("评分：7分（满分10分）", 7),
+        ("得分：6 分，满分 10 分", 6),
     ]
 
     let yesNo: [(String, Bool?)] = [
@@ -69,13 +71,14 @@ final class RubricParserTests: XCTestCase {
         ("After comparing both, the final answers agree.\nVerdict: yes", true),
         ("The final answers match, so yes.", true),
         ("The final answers do not match.", nil),
-        ("Yes and no: the units differ.", true),
+        ("Yes and no: the units differ.", nil),
+        ("Yes, the answers agree; there is no difference.", true),
         ("Maybe.", nil),
         ("", nil),
         ("<think>Is 0.5 equal to 1/2? yes... but no, wait</think>Yes", true),
         ("是，两个答案一致。", true),
         ("否", false),
-        ("No doubt about it, yes.", false),
+        ("No doubt about it, yes.", nil),
     ]
 
     let correctness: [(String, Bool?)] = [
@@ -93,6 +96,9 @@ final class RubricParserTests: XCTestCase {
         ("Wrong: the image shows a cat.", false),
         ("I can't tell from this image.", nil),
         ("正确", true),
+        ("The paragraph isn't correct.", false),
+        ("The statement is not entirely correct.", false),
+        ("Correct? No, it is incorrect.", nil),
     ]
 
     func testTable() {

@@ -10,6 +10,7 @@ final class SplittingTests: XCTestCase {
         XCTAssertEqual(TextSplitter(mode: .lines).split("a\n\n  b  \r\n1.5 km away"), ["a", "b", "1.5 km away"])
         XCTAssertEqual(TextSplitter(mode: .items).split("1. first\n   continues here\n2. second"), ["first continues here", "second"])
         XCTAssertEqual(TextSplitter(mode: .items).split("no markers\nat all"), ["no markers", "at all"])
+        XCTAssertEqual(TextSplitter(mode: .lines).split("3:30 is when we meet\n1.A is a grade\nQ2: fine?"), ["3:30 is when we meet", "1.A is a grade", "fine?"])
         XCTAssertEqual(TextSplitter(mode: .paragraphs).split("p one\nstill one\n\n\np two\n"), ["p one\nstill one", "p two"])
         XCTAssertEqual(TextSplitter(mode: .regex, regex: try Regex(#"<q>(.*?)</q>"#)).split("<q>a</q> x <q> b </q><q></q>"), ["a", "b"])
     }
@@ -38,6 +39,18 @@ final class SplittingTests: XCTestCase {
                                      splitter: TextSplitter(mode: .lines), maxParts: 2)
         guard case .drop(let reason) = try tooMany.explode(parent) else { return XCTFail("not dropped") }
         XCTAssertEqual(reason, "split: 3 parts > --max-parts 2")
+    }
+
+    func testAGroupThatCannotBeJoinedDoesNotSpoilTheNext() throws {
+        let joiner = RecordJoiner(key: try FieldPath(parsing: "id"), collect: [try FieldPath(parsing: "a.b")], partField: nil, keepIncomplete: false)
+        XCTAssertNil(try joiner.add(try JSONValue.parse(#"{"id":1,"a":"text"}"#), source: "t", line: 1))
+        let bad = try XCTUnwrap(try joiner.add(try JSONValue.parse(#"{"id":2,"a":{"b":1}}"#), source: "t", line: 2))
+        XCTAssertEqual(bad.line, 1)
+        XCTAssertTrue(bad.failure?.hasPrefix("join: cannot collect a.b") == true, "\(String(describing: bad.failure))")
+        let good = try XCTUnwrap(joiner.finish())
+        XCTAssertNil(good.failure)
+        XCTAssertEqual(JSONWriter.string(good.record), #"{"id":2,"a":{"b":[1]}}"#)
+        XCTAssertNil(joiner.finish())
     }
 
     func testReservoirKeepsExactlyNInOrderAndIsSeeded() {

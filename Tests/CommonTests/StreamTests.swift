@@ -1,15 +1,26 @@
 import XCTest
 @testable import Common
 
-/// Hands out fixed pieces, to put line breaks at chunk boundaries on purpose.
+/// Hands out fixed pieces, to put line breaks at chunk boundaries on purpose;
+/// an empty piece stands for "nothing has arrived yet" (a slow pipe).
 final class PiecesSource: ChunkSource {
     var pieces: [[UInt8]]
     var current: [UInt8] = []
     init(_ pieces: [[UInt8]]) { self.pieces = pieces }
     func nextChunk() throws -> UnsafeBufferPointer<UInt8>? {
-        guard !pieces.isEmpty else { return nil }
+        while true {
+            switch try pollChunk(wait: 0) {
+            case .chunk(let c): return c
+            case .end: return nil
+            case .notReady: continue
+            }
+        }
+    }
+    func pollChunk(wait: Double) throws -> ChunkPoll {
+        guard !pieces.isEmpty else { return .end }
         current = pieces.removeFirst()
-        return current.withUnsafeBufferPointer { $0 }  // `current` keeps the storage alive until the next call
+        if current.isEmpty { return .notReady }
+        return .chunk(current.withUnsafeBufferPointer { $0 })  // `current` keeps the storage alive until the next call
     }
     func close() {}
 }
@@ -33,6 +44,22 @@ final class StreamTests: XCTestCase {
             return String(long[a..<long.index(a, offsetBy: min(7_777, long.count - i))])
         }
         XCTAssertEqual(try lines(cut + ["\nnext"]), [long, "next"])
+    }
+
+    func testPollSaysNotReadyMidLineAndKeepsWhatCame() throws {
+        let r = LineReader(source: PiecesSource([Array("first\nsec".utf8), [], Array("ond\n".utf8), []]))
+        var got: [String] = []
+        var waits = 0
+        loop: while true {
+            switch try r.poll(wait: 0) {
+            case .line(let l): got.append(String(decoding: l, as: UTF8.self))
+            case .notReady: waits += 1
+            case .end: break loop
+            }
+        }
+        XCTAssertEqual(got, ["first", "second"])
+        XCTAssertEqual(waits, 2)
+        XCTAssertEqual(r.lineNumber, 2)
     }
 
     func tempPath(_ name: String) -> String {

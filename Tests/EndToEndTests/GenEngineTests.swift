@@ -110,6 +110,45 @@ final class GenEngineTests: ToolTestCase {
         XCTAssertTrue(try read("failed.jsonl").contains(#"gave up after 3 attempts: HTTP 503"#))
     }
 
+    func testUnusableAnswersAreNotCachedAndBadLinesStopAfterTheWorkBefore() throws {
+        let d = try ChatDouble(faults: #"{"preset":["empty","error200"]}"#)
+        let args = ["--concurrency", "1", "--no-history", "--cache", path("c.sqlite")]
+        let first = try gen(d, args, input: records(2))
+        XCTAssertEqual(first.status, 1)
+        let failed = try read("failed.jsonl")
+        XCTAssertTrue(failed.contains("the server's answer has no choices[0]"), failed)
+        XCTAssertTrue(failed.contains("HTTP 200 carrying an error: upstream model overloaded"), failed)
+        let second = try gen(d, args, input: records(2))
+        XCTAssertEqual(second.status, 0, "nothing unusable was cached: asked again, answered now")
+        XCTAssertTrue(second.stderr.contains("2 requests, 0 cached"), second.stderr)
+
+        let bad = try gen(d, ["--no-history"], input: records(2) + "not json\n" + records(1))
+        XCTAssertEqual(bad.status, 65)
+        XCTAssertEqual(bad.lines.count, 2, "the records before the bad line are finished and written")
+        XCTAssertTrue(bad.stderr.contains("<stdin>:3:1: not a JSON object"), bad.stderr)
+    }
+
+    func testSlowPipeDoesNotHoldBackAnswersOrSignals() throws {
+        let d = try ChatDouble()
+        let p = Process()
+        p.executableURL = Tools.binDir.appendingPathComponent("mminf-gen")
+        p.arguments = ["--base-url", d.baseURL, "--prompt", "x {topic}", "--out", "q", "--progress", "0", "--no-history", "-o", path("out.jsonl")]
+        let stdin = Pipe()
+        p.standardInput = stdin
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        // One record, and the pipe stays open, as when the tool upstream is slow.
+        try stdin.fileHandleForWriting.write(contentsOf: Data(#"{"topic":"a"}"#.utf8 + [0x0A]))
+        usleep(1_500_000)
+        XCTAssertEqual(try read("out.jsonl"), #"{"topic":"a","q":"echo: x a"}"# + "\n", "the answer went downstream while the pipe stayed open")
+        let interrupted = Date()
+        p.interrupt()
+        p.waitUntilExit()
+        XCTAssertLessThan(Date().timeIntervalSince(interrupted), 3, "SIGINT ends the tool while it waits for input")
+        XCTAssertEqual(p.terminationStatus, 130)
+        try? stdin.fileHandleForWriting.close()
+    }
+
     func testRetryAfterIsHonoured() throws {
         let d = try ChatDouble(faults: #"{"preset":["429","ok"],"retry_after":2}"#)
         let started = Date()

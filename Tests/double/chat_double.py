@@ -67,6 +67,8 @@ ACTIONs:
     "hang"       sleep 3600 s, then answer (the client should time out first)
     "trickle"    normal answer, body sent one byte per trickle_ms
     "malformed"  200 with a body that is not valid JSON
+    "empty"      200 with valid JSON but no choices
+    "error200"   200 whose body is an error object (as some gateways send)
     "400"        {"error":{"message":"This model's maximum context length is
                  4096 tokens","type":"invalid_request_error","code":400}}
     "422"        {"object":"error","message":"...","type":"BadRequestError",
@@ -403,7 +405,7 @@ class Handler(BaseHTTPRequestHandler):
                 if st.stopping.is_set():
                     return self.reset_connection()
                 action = "ok"
-            if action not in ("ok", "trickle", "malformed"):
+            if action not in ("ok", "trickle", "malformed", "empty", "error200"):
                 try:
                     status = int(action)
                 except ValueError:
@@ -418,6 +420,10 @@ class Handler(BaseHTTPRequestHandler):
 
             if action == "malformed":
                 return self.send_json(200, None, raw=b'{"id": "chatcmpl-double", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assist')
+            if action == "empty":
+                return self.send_json(200, None, raw=b'{"id": "chatcmpl-double", "object": "chat.completion", "choices": []}')
+            if action == "error200":
+                return self.send_json(200, None, raw=b'{"error": {"message": "upstream model overloaded", "type": "server_error"}}')
 
             if parsed.get("stream"):
                 return self.stream(i, parsed, msgs, action == "trickle")

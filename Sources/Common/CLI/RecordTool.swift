@@ -86,6 +86,13 @@ public final class RecordTool {
         try rejects?.write(line, reason: bad.message, recordIsValid: isJSON)
     }
 
+    /// A record the tool built (a joined group) that is unusable: like a bad line, located at its first member.
+    public func badGroup(_ record: JSONValue, source: String, line: Int, reason: String) throws {
+        summary.badLines += 1
+        if policy == .stop { throw BadLineError(source: source, line: line, column: nil, message: reason) }
+        try rejects?.write(record: record, source: source, line: line, reason: reason)
+    }
+
     /// A record deliberately left out: counted by reason and sent to the rejects.
     public func drop(_ line: InputLine, reason: String) throws {
         summary.drop(reason)

@@ -88,7 +88,7 @@ public final class RecordFilter {
         guard let value else {
             throw RecordError.missing(path.description, hint: "--unique compares it")
         }
-        let inserted = seen.insert(StableHash.hash128(StableHash.keyBytes(value))).inserted
+        let inserted = seen.insert(StableHash.hash128(StableHash.uniqueKeyBytes(value))).inserted
         return inserted ? nil : "unique: duplicate \(path)"
     }
 

@@ -144,7 +144,15 @@ final class ZstdByteSource: ByteSource {
 /// Hands out filled chunks of bytes; a chunk stays valid until the next call.
 public protocol ChunkSource: AnyObject {
     func nextChunk() throws -> UnsafeBufferPointer<UInt8>?
+    /// Like nextChunk, but says `.notReady` instead of waiting (up to `wait` seconds).
+    func pollChunk(wait: Double) throws -> ChunkPoll
     func close()
+}
+
+public enum ChunkPoll {
+    case chunk(UnsafeBufferPointer<UInt8>)
+    case end
+    case notReady
 }
 
 /// Reads a source on its own thread into a small pool of chunks, so that
@@ -186,15 +194,19 @@ final class ThreadedChunkSource: ChunkSource {
             condition.unlock()
             var n = 0
             var err: Error?
+            var atEnd = false
             do {
-                // Fill the chunk: fewer handovers.
+                // Fill the chunk while data keeps coming (fewer handovers), but hand over
+                // after a short read: a pipe that trickles records must not wait for 1 MB.
                 while n < chunkSize {
-                    let got = try source.read(into: buf + n, capacity: chunkSize - n)
-                    if got == 0 { break }
+                    let want = chunkSize - n
+                    let got = try source.read(into: buf + n, capacity: want)
+                    if got == 0 { atEnd = true; break }
                     n += got
+                    if got < want && !(source is ZstdByteSource) { break }
                 }
             } catch { err = error }
-            let last = err != nil || n < chunkSize
+            let last = err != nil || atEnd
             condition.lock()
             if n > 0 { filled.append((buf, n)) } else { free.append(buf) }
             if let err { failure = err }
@@ -210,6 +222,16 @@ final class ThreadedChunkSource: ChunkSource {
     }
 
     func nextChunk() throws -> UnsafeBufferPointer<UInt8>? {
+        while true {
+            switch try pollChunk(wait: 3600) {
+            case .chunk(let c): return c
+            case .end: return nil
+            case .notReady: continue
+            }
+        }
+    }
+
+    func pollChunk(wait: Double) throws -> ChunkPoll {
         condition.lock()
         defer { condition.unlock() }
         if let b = lent {
@@ -217,14 +239,17 @@ final class ThreadedChunkSource: ChunkSource {
             lent = nil
             condition.broadcast()
         }
-        while filled.isEmpty && !finished { condition.wait() }
+        let deadline = Date().addingTimeInterval(wait)
+        while filled.isEmpty && !finished {
+            if wait <= 0 || !condition.wait(until: deadline) { if filled.isEmpty && !finished { return .notReady } }
+        }
         if filled.isEmpty {
             if let f = failure { throw f }
-            return nil
+            return .end
         }
         let (buf, n) = filled.removeFirst()
         lent = buf
-        return UnsafeBufferPointer(start: buf, count: n)
+        return .chunk(UnsafeBufferPointer(start: buf, count: n))
     }
 
     func close() {

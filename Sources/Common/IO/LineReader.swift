@@ -12,6 +12,8 @@ public final class LineReader {
     var carryCapacity: Int
     var carryCount = 0
     var eof = false
+    /// The last poll returned notReady with part of a line in the carry buffer.
+    var partial = false
     public private(set) var lineNumber = 0
 
     public init(source: ChunkSource) {
@@ -22,9 +24,28 @@ public final class LineReader {
 
     deinit { carry.deallocate() }
 
+    public enum Poll {
+        case line(UnsafeBufferPointer<UInt8>)
+        case end
+        /// No complete line yet (the input is a pipe still being written).
+        case notReady
+    }
+
     /// The next line without its newline (and without a trailing CR), or nil at the end.
     public func next() throws -> UnsafeBufferPointer<UInt8>? {
-        carryCount = 0
+        while true {
+            switch try poll(wait: 3600) {
+            case .line(let l): return l
+            case .end: return nil
+            case .notReady: continue
+            }
+        }
+    }
+
+    /// Like next, but waits at most `wait` seconds for more input.
+    public func poll(wait: Double) throws -> Poll {
+        if !partial { carryCount = 0 }
+        partial = false
         while true {
             if let base = chunk.baseAddress, pos < chunk.count {
                 let rest = chunk.count - pos
@@ -34,26 +55,31 @@ public final class LineReader {
                     if carryCount == 0 {
                         let line = UnsafeBufferPointer(start: base + pos, count: idx - pos)
                         pos = idx + 1
-                        return LineReader.trimCR(line)
+                        return .line(LineReader.trimCR(line))
                     }
                     append(base + pos, idx - pos)
                     pos = idx + 1
-                    return LineReader.trimCR(UnsafeBufferPointer(start: carry, count: carryCount))
+                    return .line(LineReader.trimCR(UnsafeBufferPointer(start: carry, count: carryCount)))
                 }
                 append(base + pos, rest)
                 pos = chunk.count
             }
-            if eof { return nil }
-            guard let next = try source.nextChunk() else {
+            if eof { return .end }
+            switch try source.pollChunk(wait: wait) {
+            case .notReady:
+                partial = true  // keep the carried start of the line for the next call
+                return .notReady
+            case .end:
                 eof = true
                 chunk = UnsafeBufferPointer(start: nil, count: 0)
                 pos = 0
-                guard carryCount > 0 else { return nil }
+                guard carryCount > 0 else { return .end }
                 lineNumber += 1
-                return LineReader.trimCR(UnsafeBufferPointer(start: carry, count: carryCount))
+                return .line(LineReader.trimCR(UnsafeBufferPointer(start: carry, count: carryCount)))
+            case .chunk(let next):
+                chunk = next
+                pos = 0
             }
-            chunk = next
-            pos = 0
         }
     }
 

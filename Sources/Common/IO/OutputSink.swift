@@ -89,6 +89,24 @@ public final class OutputSink {
         try writeLine(out)
     }
 
+    /// Hands what is buffered to the file or pipe now (a zstd stream is flushed to
+    /// a block boundary, so a reader can decompress what has come so far).
+    public func flush() throws {
+        try flushBuffer()
+        if let cctx {
+            var input = ZSTD_inBuffer(src: nil, size: 0, pos: 0)
+            while true {
+                var output = ZSTD_outBuffer(dst: zbuffer, size: zcapacity, pos: 0)
+                let r = ZSTD_compressStream2(cctx, &output, &input, ZSTD_e_flush)
+                if ZSTD_isError(r) != 0 { throw OutputError(destination: name, message: "zstd: \(String(cString: ZSTD_getErrorName(r)))", closed: false) }
+                try writeAll(zbuffer!, output.pos)
+                if r == 0 { break }
+            }
+        }
+    }
+
+    public var hasPendingBytes: Bool { count > 0 }
+
     func flushBuffer() throws {
         guard count > 0 else { return }
         let n = count

@@ -148,6 +148,10 @@ public final class InferenceEngine {
     var lastProgress = Date()
     let started = Date()
     var inputDone = false
+    var inputStalled = false
+    var wroteSinceFlush = false
+    var lastFlush = Date()
+    var stopError: Error?
 
     public init(tool: RecordTool, servers: ServerPool, cache: ResponseCache?, options: EngineOptions) {
         self.tool = tool
@@ -174,11 +178,13 @@ public final class InferenceEngine {
             for t in done { try handle(t, finish: finish) }
             promoteDueRetries()
             progress(final: false)
+            try flushWhenIdle()
             if inputDone && openItems == 0 && multi.inFlight == 0 { break }
         }
         try window.drain { try write($0) }
         progress(final: true)
         try writeStats()
+        if let stopError { throw stopError }
         if tool.summary.failed > 0 {
             let f = failuresPath
             throw ToolError("\(tool.summary.failed) record\(tool.summary.failed == 1 ? "" : "s") failed; they are in \(f) with the reasons (rerun them with the same --cache to keep what succeeded)", status: .recordsFailed)
@@ -187,20 +193,42 @@ public final class InferenceEngine {
 
     var failuresPath: String { options.failuresPath ?? "\(options.step).failed.jsonl" }
 
+    /// A line that is not a record. With --bad-lines stop, reading ends here but what
+    /// is in flight is finished and written first, then the error ends the run.
+    func badLine(_ line: InputLine, _ error: Error) throws {
+        do { try tool.badLine(line, error) } catch let e as BadLineError {
+            stopError = e
+            inputDone = true
+        }
+    }
+
+    /// Records read but not yet written: bounded in --unordered mode too.
+    var openLimit: Int { options.window ?? max(64, options.concurrency * 8) }
+
     // MARK: - Reading records
 
     func admit(plan: (JSONValue) throws -> [PlannedCall], finish: (JSONValue, [CallResult]) throws -> [JSONValue]) throws {
-        // Read ahead only as far as the requests can go out; cache hits complete at once.
-        while !inputDone && multi.inFlight + (ready.count - readyHead) < options.concurrency && !window.isFull {
-            guard let line = try tool.input.next() else { inputDone = true; break }
+        // Read ahead only as far as the requests can go out (those waiting to be retried
+        // count too); cache hits complete at once. Never wait for input while requests
+        // are out: a slow producer upstream must not stall answers already arriving.
+        inputStalled = false
+        while !inputDone && multi.inFlight + (ready.count - readyHead) + waiting.count < options.concurrency
+                && !window.isFull && openItems < openLimit {
+            let busy = multi.inFlight > 0 || openItems > 0
+            let line: InputLine
+            switch try tool.input.poll(wait: busy ? 0 : 0.1) {
+            case .end: inputDone = true; continue
+            case .notReady: inputStalled = true; return
+            case .line(let l): line = l
+            }
             tool.summary.recordsIn += 1
             let record: JSONValue
             let calls: [PlannedCall]
             do {
                 record = try parseRecord(line.bytes)
                 calls = try plan(record)
-            } catch let e as JSONSyntaxError { try tool.badLine(line, e); continue
-            } catch let e as UTF8Error { try tool.badLine(line, e); continue
+            } catch let e as JSONSyntaxError { try badLine(line, e); continue
+            } catch let e as UTF8Error { try badLine(line, e); continue
             } catch let e as RecordError {
                 // A record the prompt cannot be rendered for fails by itself; the run goes on.
                 let seq = window.admit()!
@@ -271,7 +299,8 @@ public final class InferenceEngine {
     }
 
     func pollTimeout() -> Int {
-        var ms = 100
+        // Waiting on a pipe that has no complete line yet: look again soon.
+        var ms = inputStalled ? 20 : 100
         if let due = waiting.first?.due { ms = min(ms, max(0, Int(due.timeIntervalSinceNow * 1000))) }
         if readyHead < ready.count && options.rps != nil { ms = min(ms, 20) }
         return ms
@@ -296,7 +325,8 @@ public final class InferenceEngine {
                 if options.tpm != nil { tokenLog.append((Date(), p + c)) }
             }
             // Stored before the record is written: a kill after this line loses nothing.
-            if let key = call.planned.cacheKey, let cache {
+            // A reply with no usable answer is not stored, so a rerun asks again.
+            if answer != nil, let key = call.planned.cacheKey, let cache {
                 try cache.put(key, CallResult.cacheEntry(body: body, latencyMs: latency, attempts: call.attempts, created: created))
             }
             call.item.results[call.index] = result
@@ -371,6 +401,19 @@ public final class InferenceEngine {
     func write(_ line: [UInt8]) throws {
         tool.summary.recordsOut += 1
         try tool.output.writeLine(line)
+        wroteSinceFlush = true
+    }
+
+    /// Records are handed downstream within a fraction of a second even when few
+    /// arrive (a pipe of model steps must not wait for a full buffer), while a
+    /// busy run still writes in large blocks.
+    func flushWhenIdle() throws {
+        guard wroteSinceFlush else { return }
+        let now = Date()
+        guard now.timeIntervalSince(lastFlush) >= 0.2 else { return }
+        try tool.output.flush()
+        wroteSinceFlush = false
+        lastFlush = now
     }
 
     func writeFailure(_ item: Item, _ f: (reason: String, status: Int, attempts: Int)) throws {

@@ -26,6 +26,10 @@ public enum ServerReply {
                 let answer = try ChatAnswer(bytes: t.response)
                 return .success(body: t.response, answer: answer, problem: nil)
             } catch let e as RecordError {
+                // Some gateways answer 200 with an error body: that is the server's refusal, not an answer.
+                if let v = try? JSONValue.parse(bytes: t.response, keepNumberText: false), v.objectValue?["error"] != nil {
+                    return .fail(reason: "HTTP 200 carrying an error: \(errorMessage(t.response))", status: 200)
+                }
                 return .success(body: t.response, answer: nil, problem: e.description)
             } catch {
                 let snippet = String(decoding: t.response.prefix(120), as: UTF8.self)

@@ -137,6 +137,9 @@ public final class FieldExtractor {
             r.pos += 1
             r.skipWhitespace()
             if r.pos < r.end && r.base[r.pos] == UInt8(ascii: "}") { r.pos += 1; r.depth -= 1; return }
+            // A key seen twice: the first one counts, as in the full parse (JSONObject's lookup).
+            var seenMask: UInt64 = 0  // node ids below 64; others in `seen` (no allocation in the common case)
+            var seen: [Int] = []
             while true {
                 r.skipWhitespace()
                 guard r.pos < r.end, r.base[r.pos] == UInt8(ascii: "\"") else { throw r.fail(r.expectedKey()) }
@@ -144,7 +147,13 @@ public final class FieldExtractor {
                 let escaped = try r.skipString()
                 let keyEnd = r.pos - 1
                 try r.expectColon()
-                let child = match(id, r.base, keyStart, keyEnd, escaped)
+                var child = try match(id, r.base, keyStart, keyEnd, escaped)
+                if child >= 0 {
+                    if child < 64 {
+                        let bit: UInt64 = 1 << UInt64(child)
+                        if seenMask & bit != 0 { child = -1 } else { seenMask |= bit }
+                    } else if seen.contains(child) { child = -1 } else { seen.append(child) }
+                }
                 if child >= 0 {
                     try scan(&r, node: child, into: &values)
                 } else {
@@ -177,7 +186,7 @@ public final class FieldExtractor {
 
     /// The child node for a key, or -1.
     @inline(__always)
-    func match(_ id: Int, _ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int, _ escaped: Bool) -> Int {
+    func match(_ id: Int, _ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int, _ escaped: Bool) throws -> Int {
         let n = end - start
         let first = edgeStart[id], count = edgeCount[id]
         if !escaped {
@@ -186,7 +195,7 @@ public final class FieldExtractor {
             }
             return -1
         }
-        guard let text = try? JSONReader.unescape(base, from: start, to: end) else { return -1 }
+        let text = try JSONReader.unescape(base, from: start, to: end)
         let b = Array(text.utf8)
         for e in first..<(first + count) where edges[e].keyLength == b.count {
             if b.withUnsafeBufferPointer({ memcmp(keyPool + edges[e].keyOffset, $0.baseAddress!, b.count) == 0 }) { return edges[e].child }

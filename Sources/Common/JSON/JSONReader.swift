@@ -207,7 +207,18 @@ public struct JSONReader {
              UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
             pos += 2
         case UInt8(ascii: "u"):
-            _ = try readHex4(at: pos + 2)
+            let v = try readHex4(at: pos + 2)
+            // Surrogates must come as a high-low pair, as the full parser requires.
+            if v >= 0xDC00 && v < 0xE000 {
+                throw fail("unpaired surrogate \\u\(String(v, radix: 16)) in a string")
+            }
+            if v >= 0xD800 && v < 0xDC00 {
+                guard pos + 12 <= end, base[pos + 6] == UInt8(ascii: "\\"), base[pos + 7] == UInt8(ascii: "u"),
+                      let low = try? readHex4(at: pos + 8), low >= 0xDC00, low < 0xE000 else {
+                    throw fail("unpaired surrogate \\u\(String(v, radix: 16)) in a string")
+                }
+                pos += 6
+            }
             pos += 6
         default:
             throw fail("invalid escape '\\\(Character(UnicodeScalar(c)))' in a string")

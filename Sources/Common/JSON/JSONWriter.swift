@@ -3,17 +3,18 @@ import Foundation
 /// Writes JSON compactly into a byte buffer: non-ASCII text as UTF-8 (never
 /// `\u` escapes), numbers as they were read when their text is known.
 public enum JSONWriter {
-    public static func write(_ value: JSONValue, into out: inout [UInt8]) {
+    /// `canonicalNumbers` writes every number by its value (for keys that must not depend on spelling).
+    public static func write(_ value: JSONValue, into out: inout [UInt8], canonicalNumbers: Bool = false) {
         switch value {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
-        case .number(let n): out.append(contentsOf: (n.text ?? format(n.value)).utf8)
+        case .number(let n): out.append(contentsOf: ((canonicalNumbers ? nil : n.text) ?? format(n.value)).utf8)
         case .string(let s): writeString(s, into: &out)
         case .array(let a):
             out.append(UInt8(ascii: "["))
             for (i, v) in a.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
-                write(v, into: &out)
+                write(v, into: &out, canonicalNumbers: canonicalNumbers)
             }
             out.append(UInt8(ascii: "]"))
         case .object(let o):
@@ -22,7 +23,7 @@ public enum JSONWriter {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
                 writeString(m.key, into: &out)
                 out.append(UInt8(ascii: ":"))
-                write(m.value, into: &out)
+                write(m.value, into: &out, canonicalNumbers: canonicalNumbers)
             }
             out.append(UInt8(ascii: "}"))
         }

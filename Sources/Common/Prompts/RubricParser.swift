@@ -49,9 +49,11 @@ public struct Rubric {
 /// marked score wins over stray numbers; anything out of range, contradictory
 /// or unreadable is nil — never a guess.
 public enum RubricParser {
-    /// The part after a reasoning model's thinking, if it thought.
-    static func verdictPart(_ text: String) -> String {
+    /// The part after a reasoning model's thinking; nil when the thinking never ended
+    /// (cut off by the length limit: whatever it mused is not a verdict).
+    static func verdictPart(_ text: String) -> String? {
         if let r = text.range(of: "</think>", options: .backwards) { return String(text[r.upperBound...]) }
+        if text.contains("<think>") { return nil }
         return text
     }
 
@@ -67,8 +69,20 @@ public enum RubricParser {
     static let fractionForm = 3
     static let anyNumber = try! Regex(#"(?<![\w.])\d+(?:\.\d+)?(?![\w])"#)
 
+    /// "满分10分" states the scale, not the score: it is removed before reading.
+    static let scaleStatement = try! Regex(#"(?:满分|总分|最高分?)\s*[:：为是]?\s*\d+(?:\.\d+)?\s*分?"#)
+
+    static func withoutScaleStatements(_ text: String) -> String {
+        var out = text
+        while let whole = allMatches(scaleStatement, out).first?[0], let r = out.range(of: whole) {
+            out.replaceSubrange(r, with: " ")
+        }
+        return out
+    }
+
     public static func score(_ raw: String, min lo: Double, max hi: Double) -> Double? {
-        let text = verdictPart(raw)
+        guard let verdict = verdictPart(raw) else { return nil }
+        let text = withoutScaleStatements(verdict)
         for (i, form) in markedForms.enumerated() {
             let matches = allMatches(form, text)
             guard let last = matches.last, let v = Double(last[0]) else { continue }
@@ -106,28 +120,64 @@ public enum RubricParser {
 
     /// Reads a two-way verdict: `[[word]]` marks first, then the answer's first
     /// word, then "answer: word", then a verdict word that appears alone.
-    static func verdict(_ raw: String, yes: Set<String>, no: Set<String>, negations: Set<String> = ["not"]) -> Bool? {
-        let text = verdictPart(raw)
+    /// Verdict words that are also ordinary words.
+    static let ambiguous: Set<String> = ["no", "n", "y", "是", "对"]
+    static let negators: Set<String> = ["not", "never", "isn", "wasn", "aren", "doesn", "don", "cannot", "hardly"]
+
+    static func verdict(_ raw: String, yes: Set<String>, no: Set<String>) -> Bool? {
+        guard let text = verdictPart(raw) else { return nil }
         let marks = allMatches(try! Regex(#"\[\[\s*([^\]]+?)\s*\]\]"#), text).compactMap { words($0[0]).first }
         if let m = marks.last(where: { yes.contains($0) || no.contains($0) }) { return yes.contains(m) }
         let w = words(text)
         guard let first = w.first else { return nil }
-        if yes.contains(first) { return true }
-        if no.contains(first) { return false }
+        // Every verdict word in the answer, negated ones ("isn't correct", "not entirely
+        // correct") turned around; a clause-opening one counts for yes/no words too.
+        var saw: [Bool] = []
+        let clauseStarts = clauseStartWords(text)
+        for (i, word) in w.enumerated() where yes.contains(word) || no.contains(word) {
+            let negated = w[max(0, i - 3)..<i].contains { negators.contains($0) }
+            let value = yes.contains(word) != negated
+            // Short words like "no" also occur as ordinary words ("there is no difference"):
+            // they only count as a verdict where a clause starts.
+            if RubricParser.ambiguous.contains(word) && i > 0 && !clauseStarts.contains(i)
+                && !["and", "or", "but", "so", "then"].contains(w[i - 1]) { continue }
+            saw.append(value)
+        }
+        if yes.contains(first) || no.contains(first) {
+            let opening = yes.contains(first)
+            // An opening verdict that the rest contradicts ("Correct? No, it is incorrect.") is no verdict.
+            return saw.allSatisfy { $0 == opening } ? opening : nil
+        }
         let answerMarks = allMatches(try! Regex(#"(?i)(?:answer|verdict|judgement|judgment|结论|答案)\**\s*[:：]\s*\**\s*([\p{L}]+)"#), text).compactMap { words($0[0]).first }
         if let a = answerMarks.last(where: { yes.contains($0) || no.contains($0) }) { return yes.contains(a) }
-        var sawYes = false, sawNo = false
-        for (i, word) in w.enumerated() {
-            let negated = i > 0 && negations.contains(w[i - 1])
-            if yes.contains(word) { if negated { sawNo = true } else { sawYes = true } }
-            if no.contains(word) { sawNo = true }
-        }
-        if sawYes != sawNo { return sawYes }
+        if let v = saw.first, saw.allSatisfy({ $0 == v }) { return v }
         // Chinese answers that open with the verdict.
         let t = text.trimmingCharacters(in: .whitespacesAndNewlines)
         if yes.contains("是") && t.hasPrefix("是") { return true }
         if no.contains("否") && (t.hasPrefix("否") || t.hasPrefix("不是")) { return false }
         return nil
+    }
+
+    /// Indexes (into `words`) of words that open a clause: the first, and any after . ! ? , ; :
+    static func clauseStartWords(_ text: String) -> Set<Int> {
+        var starts: Set<Int> = [0]
+        var index = -1
+        var inWord = false
+        var boundary = true
+        for ch in text.lowercased() {
+            if ch.isLetter || ch.isNumber {
+                if !inWord {
+                    index += 1
+                    inWord = true
+                    if boundary { starts.insert(index) }
+                    boundary = false
+                }
+            } else {
+                inWord = false
+                if ".!?,;:\n".contains(ch) { boundary = true }
+            }
+        }
+        return starts
     }
 
     public static func yesNo(_ text: String) -> Bool? {

@@ -25,6 +25,13 @@ public struct BadLineError: Error, CustomStringConvertible {
     }
     public var description: String { "\(location): \(message)" }
 
+    public init(source: String, line: Int, column: Int?, message: String) {
+        self.source = source
+        self.line = line
+        self.column = column
+        self.message = message
+    }
+
     /// Explains why the bytes of `input` are not a usable record.
     public init(_ input: InputLine, _ error: Error) {
         source = input.source

@@ -29,6 +29,39 @@ public final class RecordInput {
         }
     }
 
+    public enum Poll {
+        case line(InputLine)
+        case end
+        case notReady
+    }
+
+    /// Like next, but gives up after `wait` seconds without a complete line.
+    public func poll(wait: Double) throws -> Poll {
+        while true {
+            if reader == nil {
+                guard nextPath < paths.count else { return .end }
+                let path = paths[nextPath]
+                nextPath += 1
+                let (chunks, file) = try InputOpener.openWithFile(path)
+                reader = LineReader(source: chunks)
+                currentFile = file
+                currentName = path == "-" ? "<stdin>" : path
+            }
+            let r = reader!
+            switch try r.poll(wait: wait) {
+            case .notReady: return .notReady
+            case .end:
+                r.close()
+                finishedBytes += currentFile?.size ?? 0
+                currentFile = nil
+                reader = nil
+            case .line(let bytes):
+                if RecordInput.isBlank(bytes) { continue }
+                return .line(InputLine(bytes: bytes, source: currentName, number: r.lineNumber))
+            }
+        }
+    }
+
     public func next() throws -> InputLine? {
         while true {
             if reader == nil {

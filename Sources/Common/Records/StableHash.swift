@@ -28,7 +28,15 @@ public enum StableHash {
         public var b: UInt64
     }
 
-    /// The bytes a value is hashed by: a string's text, anything else its JSON.
+    /// What --unique compares: the value as JSON with every number written by its
+    /// value, so "1" and 1 differ (quotes) while 1 and 1.0 match at any depth.
+    public static func uniqueKeyBytes(_ v: JSONValue) -> [UInt8] {
+        var out: [UInt8] = []
+        JSONWriter.write(v, into: &out, canonicalNumbers: true)
+        return out
+    }
+
+    /// The bytes a shard key is hashed by: a string's text, anything else its JSON.
     public static func keyBytes(_ v: JSONValue) -> [UInt8] {
         if case .string(let s) = v { return Array(s.utf8) }
         var out: [UInt8] = []

@@ -31,7 +31,7 @@ public struct RecordExploder {
         case .string(let s): parts = splitter.split(s)
         case .array(let a):
             // An array is already split: each element is a part.
-            parts = a.map { Template.text(of: $0) }.filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+            parts = a.map { Template.text(of: $0).trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
         default: throw RecordError.field(field.description, "is a \(value.typeName); --field needs text or an array")
         }
         if parts.isEmpty { return .drop("split: no parts in \(field)") }
@@ -76,6 +76,8 @@ public final class RecordJoiner {
         public var line: Int
         /// Why the group is incomplete, when it is.
         public var incomplete: String?
+        /// Why the group could not be joined at all (a collected path runs into a non-object).
+        public var failure: String?
     }
 
     /// Adds a record; returns the previous group when this record starts a new one.
@@ -85,7 +87,7 @@ public final class RecordJoiner {
         }
         let kb = StableHash.keyBytes(k)
         var finished: Group?
-        if let g = groupKey, g != kb { finished = try finish() }
+        if let g = groupKey, g != kb { finished = finish() }
         if members.isEmpty {
             groupKey = kb
             firstSource = source
@@ -96,11 +98,20 @@ public final class RecordJoiner {
     }
 
     /// The group in progress, if any (call at the end of the input).
-    public func finish() throws -> Group? {
+    public func finish() -> Group? {
         guard let first = members.first else { return nil }
+        defer {
+            members.removeAll()
+            groupKey = nil
+        }
         var joined = first
         for path in collect {
-            try joined.set(.array(members.map { $0.value(at: path) ?? .null }), at: path)
+            do {
+                try joined.set(.array(members.map { $0.value(at: path) ?? .null }), at: path)
+            } catch {
+                return Group(record: first, size: members.count, source: firstSource, line: firstLine, incomplete: nil,
+                             failure: "join: cannot collect \(path): \(error)")
+            }
         }
         var incomplete: String?
         if let partField {
@@ -113,10 +124,7 @@ public final class RecordJoiner {
             }
             joined.remove(at: partField)
         }
-        let g = Group(record: joined, size: members.count, source: firstSource, line: firstLine, incomplete: incomplete)
-        members.removeAll()
-        groupKey = nil
-        return g
+        return Group(record: joined, size: members.count, source: firstSource, line: firstLine, incomplete: incomplete, failure: nil)
     }
 }
 

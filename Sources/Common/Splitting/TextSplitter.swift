@@ -70,28 +70,27 @@ public struct TextSplitter {
         return stripMarkers ? (TextSplitter.afterMarker(t) ?? t) : t
     }
 
-    /// The text after a list marker (`1.`, `2)`, `(3)`, `Q4:`, `-`, `*`, `•`), or nil when there is none.
+    /// The text after a list marker (`1.`, `2)`, `(3)`, `Q4:`, `-`, `*`, `•`, each
+    /// followed by a space), or nil when there is none: `3:30 pm` and `1.5 km` are text.
     public static func afterMarker(_ line: String) -> String? {
         let chars = Array(line)
         guard let first = chars.first else { return nil }
-        if "-*•·–".contains(first) {
-            guard chars.count == 1 || chars[1] == " " else { return nil }
-            return String(chars.dropFirst()).trimmingCharacters(in: .whitespaces)
+        func rest(from i: Int) -> String? {
+            guard i < chars.count, chars[i] == " " || chars[i] == "\t" else { return nil }
+            return String(chars[i...]).trimmingCharacters(in: .whitespaces)
         }
+        if "-*•·–".contains(first) { return chars.count == 1 ? nil : rest(from: 1) }
         var i = 0
-        var open = false
-        if first == "(" { open = true; i = 1 }
-        if !open, i < chars.count, chars[i] == "Q" || chars[i] == "q", i + 1 < chars.count, chars[i + 1].isASCII, chars[i + 1].isNumber { i += 1 }
+        let open = first == "("
+        if open { i = 1 }
+        let questionLabel = !open && (first == "Q" || first == "q") && chars.count > 1 && chars[1].isASCII && chars[1].isNumber
+        if questionLabel { i = 1 }
         let digitsStart = i
         while i < chars.count, chars[i].isASCII, chars[i].isNumber { i += 1 }
         guard i > digitsStart, i - digitsStart <= 3, i < chars.count else { return nil }
         let close = chars[i]
-        if open ? close == ")" : (close == "." || close == ")" || close == ":") {
-            i += 1
-            // "1.5 km" is a number, not a marker.
-            if close == ".", i < chars.count, chars[i].isNumber { return nil }
-            return String(chars[i...]).trimmingCharacters(in: .whitespaces)
-        }
-        return nil
+        let allowed: Bool
+        if open { allowed = close == ")" } else if questionLabel { allowed = close == ":" || close == "." || close == ")" } else { allowed = close == "." || close == ")" }
+        return allowed ? rest(from: i + 1) : nil
     }
 }
