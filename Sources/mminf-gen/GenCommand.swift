@@ -77,7 +77,7 @@ struct GenCommand: ParsableCommand {
     @Option(help: ArgumentHelp("How --truncate keeps the turn open: chat (vLLM) or template (llama.cpp). Default: ask the server.", valueName: "ROUTE"))
     var hookVia: HookRoute?
 
-    @Flag(help: "Forbid emoji in the answer (vLLM bad_words, llama.cpp logit_bias).")
+    @Flag(help: "Forbid emoji and the chat template's special tokens (except the end of turn) in the answer.")
     var banSpecial = false
 
     @Flag(help: "Do not send the record's media (for text-only models).")
@@ -142,6 +142,15 @@ struct GenCommand: ParsableCommand {
                 let route = try hookVia ?? HookProbe.route(base: urls[0], headers: headers)
                 plan.mode = .hook(route)
                 if route == .template { plan.templateHook = try TemplateHook(base: urls[0], headers: headers) }
+            }
+            if banSpecial {
+                if let hook = plan.templateHook {
+                    plan.bannedTokens = try SpecialTokens.llama(hook, headers: headers)
+                } else if let ids = SpecialTokens.vllm(base: urls[0], model: plan.model, headers: headers) {
+                    plan.bannedTokens = ids
+                } else {
+                    RecordTool.printError("mminf-gen: --ban-special: \(urls[0]) has no /tokenize, so special tokens cannot be named; only emoji are banned")
+                }
             }
             let tool = try RecordTool(name: "mminf-gen", files: files, io: io)
             let cache = try engine.cache.map { try ResponseCache(path: $0) }

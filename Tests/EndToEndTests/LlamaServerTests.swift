@@ -1,3 +1,4 @@
+import Common
 import Foundation
 import XCTest
 
@@ -70,6 +71,21 @@ final class LlamaServerTests: ToolTestCase {
         XCTAssertFalse(hook.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "the model continued the user's text")
         XCTAssertTrue(["stop", "length"].contains(h["finish_reason"] as? String ?? ""))
         XCTAssertGreaterThan((h["usage"] as? [String: Any])?["completion_tokens"] as? Int ?? 0, 0)
+    }
+
+    func testBanSpecialForbidsTemplateMarkersButNotTheEndOfTurn() throws {
+        let hook = try TemplateHook(base: server.baseURL, headers: [])
+        let ids = try SpecialTokens.llama(hook, headers: [])
+        func id(_ marker: String) throws -> Int {
+            let t = HTTPRequest.post(server.url + "/tokenize", body: Array(#"{"content":"\#(marker)","parse_special":true}"#.utf8))
+            let v = try JSONValue.parse(bytes: t.response)
+            return Int(try XCTUnwrap(v.objectValue?["tokens"]?.arrayValue?.first?.doubleValue))
+        }
+        XCTAssertTrue(ids.contains(try id("<|im_start|>")), "\(ids)")
+        XCTAssertFalse(ids.contains(try id("<|im_end|>")), "the end of turn stays allowed, or the hook could not stop: \(ids) eot=\(hook.endOfTurn.debugDescription)")
+        let r = try gen(["--truncate", "--ban-special", "--prompt", "What is", "--max-tokens", "30", "--seed", "2"], input: "{}\n")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertFalse((try parse(r.lines[0])["hook"] as? String ?? "").contains("<|im_start|>"))
     }
 
     func testRealJudgeAnswerParsesOrIsNull() throws {

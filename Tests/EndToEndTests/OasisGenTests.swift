@@ -49,6 +49,19 @@ final class OasisGenTests: ToolTestCase {
         XCTAssertFalse(r.out.contains(OasisGenTests.png.base64EncodedString()))
     }
 
+    func testBanSpecialOnTheVLLMRoute() throws {
+        let d = try ChatDouble()
+        let r = try Tools.run("mminf-gen", ["--base-url", d.baseURL, "--truncate", "--ban-special", "--progress", "0"], input: "{}\n")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let body = try XCTUnwrap(try d.requests().first).body
+        let bias = try XCTUnwrap(body["logit_bias"] as? [String: Any])
+        func id(_ m: String) -> String { String(100000 + m.utf8.reduce(0) { $0 + Int($1) } % 5000) }  // the double's ids
+        XCTAssertEqual(bias[id("<|im_start|>")] as? Int, -100)
+        XCTAssertEqual(bias[id("<|vision_start|>")] as? Int, -100)
+        XCTAssertNil(bias[id("<|im_end|>")], "the end of turn stays allowed")
+        XCTAssertTrue((body["bad_words"] as? [String])?.contains("😂") == true)
+    }
+
     func testRespondPutsMediaBeforeTheInstruction() throws {
         let d = try ChatDouble()
         let path = try image("chart.png")

@@ -28,6 +28,8 @@ Endpoints:
                                n choices, choice i's content ends with " #i"
                                (i = 0..n-1). "stream": true answers as SSE
                                (chunked) ending with "data: [DONE]".
+    POST /tokenize             like vLLM's: {"prompt"} -> {"tokens"}; a "<|...|>"
+                               marker is one token, id 100000 + (byte sum % 5000)
     POST /_faults              replace the faults (same JSON as --faults);
                                also resets the request index and the RNG.
     GET  /_faults              the faults in force.
@@ -361,6 +363,14 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(200, {"status": "ok"})
         if path == "/version" and m in ("GET", "HEAD"):
             return self.send_json(200, {"version": "0.0-double"})
+        if path == "/tokenize" and m == "POST" and ok_json and isinstance(parsed, dict):
+            # Like vLLM's: a "<|...|>" marker is one special token (a stable id), other text one token per word.
+            text = str(parsed.get("prompt", ""))
+            if text.startswith("<|") and text.endswith("|>"):
+                tokens = [100000 + sum(text.encode()) % 5000]
+            else:
+                tokens = [1000 + sum(w.encode()) % 5000 for w in text.split()]
+            return self.send_json(200, {"tokens": tokens, "count": len(tokens), "max_model_len": 4096})
         if path in ("/v1/models", "/models") and m in ("GET", "HEAD"):
             return self.send_json(200, {"object": "list", "data": [
                 {"id": MODEL_ID, "object": "model", "created": 0,

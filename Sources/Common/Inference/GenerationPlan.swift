@@ -25,6 +25,8 @@ public struct GenerationPlan {
     public var templateHook: TemplateHook?
     /// Strings the model must not write (`--ban-special`).
     public var banned: [String] = []
+    /// Token ids the model must not write (`--ban-special`: the template's special markers).
+    public var bannedTokens: [Int] = []
 
     public init(model: String, system: PromptTemplate?, prompt: PromptTemplate, sampling: Sampling, out: FieldPath, step: String) {
         self.model = model
@@ -66,6 +68,11 @@ public struct GenerationPlan {
         }
     }
 
+    /// OpenAI's shape: token id (as a string) to a bias; -100 forbids it.
+    var vllmBias: JSONValue {
+        .object(JSONObject(bannedTokens.map { (String($0), JSONValue.int(-100)) }))
+    }
+
     static func part(_ m: MediaItem, url: String) -> ContentPart {
         m.kind == .image ? .imageURL(url) : .videoURL(url)
     }
@@ -94,6 +101,10 @@ public struct GenerationPlan {
                 out.append(contentsOf: #","bad_words":"#.utf8)
                 JSONWriter.write(.array(banned.map { .string($0) }), into: &out)
             }
+            if !bannedTokens.isEmpty && sampling.logitBias == nil {
+                out.append(contentsOf: #","logit_bias":"#.utf8)
+                JSONWriter.write(vllmBias, into: &out)
+            }
             out.append(UInt8(ascii: "}"))
             return out
         }
@@ -105,6 +116,7 @@ public struct GenerationPlan {
                 o["continue_final_message"] = .bool(true)
             }
             if !banned.isEmpty && o["bad_words"] == nil { o["bad_words"] = .array(banned.map { .string($0) }) }
+            if !bannedTokens.isEmpty && o["logit_bias"] == nil { o["logit_bias"] = vllmBias }
             body = .object(o)
         }
         var bytes: [UInt8] = []
@@ -131,8 +143,9 @@ public struct GenerationPlan {
                 default: o[m.key] = m.value
                 }
             }
-            if !banned.isEmpty && o["logit_bias"] == nil {
-                o["logit_bias"] = .array(banned.map { .array([.string($0), .bool(false)]) })
+            if (!banned.isEmpty || !bannedTokens.isEmpty) && o["logit_bias"] == nil {
+                // llama.cpp: false forbids a token outright; strings stand for their tokens.
+                o["logit_bias"] = .array(bannedTokens.map { .array([.int($0), .bool(false)]) } + banned.map { .array([.string($0), .bool(false)]) })
             }
             o["cache_prompt"] = .bool(true)
             if let extra = sampling.extra { for m in extra.members { o[m.key] = m.value } }

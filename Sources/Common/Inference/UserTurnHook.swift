@@ -41,10 +41,14 @@ public enum HookProbe {
 /// sentinel where the user's text goes; everything after the sentinel (the
 /// end-of-turn) is cut, so the model continues the user's own message.
 public final class TemplateHook {
-    let root: String
+    public let root: String
     let headers: [String]
     public let mediaMarker: String
+    public let eosToken: String?
     var prefixes: [String: String] = [:]
+    /// What the template writes after the user's text (its end of turn), and a whole rendering.
+    public private(set) var endOfTurn = ""
+    public private(set) var renderedExample = ""
     static let sentinel = "MMINF_USER_TURN_CONTINUES_HERE_7c1f"
 
     public init(base: String, headers: [String]) throws {
@@ -53,6 +57,7 @@ public final class TemplateHook {
         let props = HTTPRequest.get(root + "/props", headers: headers)
         let v = try? JSONValue.parse(bytes: props.response, keepNumberText: false)
         mediaMarker = v?.objectValue?["media_marker"]?.stringValue ?? "<__media__>"
+        eosToken = v?.objectValue?["eos_token"]?.stringValue
     }
 
     /// The raw prompt: the conversation up to and including the user's text, open.
@@ -75,6 +80,8 @@ public final class TemplateHook {
         }
         let prefix = String(rendered[..<cut.lowerBound])
         prefixes[key] = prefix
+        endOfTurn = String(rendered[cut.upperBound...])
+        renderedExample = rendered
         return prefix + seed
     }
 }
