@@ -93,15 +93,19 @@ public final class OutputSink {
     /// a block boundary, so a reader can decompress what has come so far).
     public func flush() throws {
         try flushBuffer()
-        if let cctx {
-            var input = ZSTD_inBuffer(src: nil, size: 0, pos: 0)
-            while true {
-                var output = ZSTD_outBuffer(dst: zbuffer, size: zcapacity, pos: 0)
-                let r = ZSTD_compressStream2(cctx, &output, &input, ZSTD_e_flush)
-                if ZSTD_isError(r) != 0 { throw OutputError(destination: name, message: "zstd: \(String(cString: ZSTD_getErrorName(r)))", closed: false) }
-                try writeAll(zbuffer!, output.pos)
-                if r == 0 { break }
-            }
+        try drainCompressor(ZSTD_e_flush)
+    }
+
+    /// Pushes zstd's buffered output out: to a block boundary (flush) or the end of the frame.
+    func drainCompressor(_ mode: ZSTD_EndDirective) throws {
+        guard let cctx else { return }
+        var input = ZSTD_inBuffer(src: nil, size: 0, pos: 0)
+        while true {
+            var output = ZSTD_outBuffer(dst: zbuffer, size: zcapacity, pos: 0)
+            let r = ZSTD_compressStream2(cctx, &output, &input, mode)
+            if ZSTD_isError(r) != 0 { throw OutputError(destination: name, message: "zstd: \(String(cString: ZSTD_getErrorName(r)))", closed: false) }
+            try writeAll(zbuffer!, output.pos)
+            if r == 0 { break }
         }
     }
 
@@ -145,16 +149,7 @@ public final class OutputSink {
         guard !closed else { return }
         closed = true
         try flushBuffer()
-        if let cctx {
-            var input = ZSTD_inBuffer(src: nil, size: 0, pos: 0)
-            while true {
-                var output = ZSTD_outBuffer(dst: zbuffer, size: zcapacity, pos: 0)
-                let r = ZSTD_compressStream2(cctx, &output, &input, ZSTD_e_end)
-                if ZSTD_isError(r) != 0 { throw OutputError(destination: name, message: "zstd: \(String(cString: ZSTD_getErrorName(r)))", closed: false) }
-                try writeAll(zbuffer!, output.pos)
-                if r == 0 { break }
-            }
-        }
+        try drainCompressor(ZSTD_e_end)
         if ownsFD, Glibc.close(fd) != 0 {
             throw OutputError(destination: name, message: "close failed: \(String(cString: strerror(errno)))", closed: false)
         }

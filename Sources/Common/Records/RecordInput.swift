@@ -62,27 +62,14 @@ public final class RecordInput {
         }
     }
 
+    /// The next non-blank line, waiting for it; nil at the end of the last input.
     public func next() throws -> InputLine? {
         while true {
-            if reader == nil {
-                guard nextPath < paths.count else { return nil }
-                let path = paths[nextPath]
-                nextPath += 1
-                let (chunks, file) = try InputOpener.openWithFile(path)
-                reader = LineReader(source: chunks)
-                currentFile = file
-                currentName = path == "-" ? "<stdin>" : path
+            switch try poll(wait: 3600) {
+            case .line(let l): return l
+            case .end: return nil
+            case .notReady: continue
             }
-            let r = reader!
-            guard let bytes = try r.next() else {
-                r.close()
-                finishedBytes += currentFile?.size ?? 0
-                currentFile = nil
-                reader = nil
-                continue
-            }
-            if RecordInput.isBlank(bytes) { continue }
-            return InputLine(bytes: bytes, source: currentName, number: r.lineNumber)
         }
     }
 
