@@ -57,6 +57,8 @@ final class RubricParserTests: XCTestCase {
         ("The response lists 3 items, all correct.", nil),
         ("评分：7分（满分10分）", 7),
         ("得分：6 分，满分 10 分", 6),
+        ("评分：8/10分", 8),
+        ("【8/10分】", 8),
     ]
 
     let yesNo: [(String, Bool?)] = [
@@ -78,6 +80,8 @@ final class RubricParserTests: XCTestCase {
         ("<think>Is 0.5 equal to 1/2? yes... but no, wait</think>Yes", true),
         ("是，两个答案一致。", true),
         ("否", false),
+        ("They don't agree. No.", false),
+        ("It does not. No.", false),
         ("No doubt about it, yes.", nil),
     ]
 
@@ -99,6 +103,8 @@ final class RubricParserTests: XCTestCase {
         ("The paragraph isn't correct.", false),
         ("The statement is not entirely correct.", false),
         ("Correct? No, it is incorrect.", nil),
+        ("Not quite. Incorrect.", false),
+        ("I cannot confirm this. Incorrect.", false),
     ]
 
     func testTable() {

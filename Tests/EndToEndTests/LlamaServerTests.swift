@@ -83,9 +83,23 @@ final class LlamaServerTests: ToolTestCase {
         }
         XCTAssertTrue(ids.contains(try id("<|im_start|>")), "\(ids)")
         XCTAssertFalse(ids.contains(try id("<|im_end|>")), "the end of turn stays allowed, or the hook could not stop: \(ids) eot=\(hook.endOfTurn.debugDescription)")
+        // Emoji that are several byte tokens are not banned: their bytes also spell CJK and accented letters.
+        let sentence = HTTPRequest.post(server.url + "/tokenize", body: Array(#"{"content":"这是一个测试 Ünïcödé ❤️"}"#.utf8))
+        let sentenceIDs = Set((try JSONValue.parse(bytes: sentence.response).objectValue?["tokens"]?.arrayValue ?? []).compactMap { $0.doubleValue.map(Int.init) })
+        XCTAssertTrue(sentenceIDs.isDisjoint(with: Set(try SpecialTokens.llama(hook, headers: [], extra: ["❤️", "😂"]))))
         let r = try gen(["--truncate", "--ban-special", "--prompt", "What is", "--max-tokens", "30", "--seed", "2"], input: "{}\n")
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertFalse((try parse(r.lines[0])["hook"] as? String ?? "").contains("<|im_start|>"))
+    }
+
+    func testHookCacheKeyHoldsTheModel() throws {
+        let args = ["--truncate", "--prompt", "Why", "--max-tokens", "12", "--cache", path("hook.sqlite"), "--no-history"]
+        let a = try gen(args + ["--model", "model-a"], input: "{}\n")
+        XCTAssertEqual(a.status, 0, a.stderr)
+        let b = try gen(args + ["--model", "model-b"], input: "{}\n")
+        XCTAssertTrue(b.stderr.contains("1 requests, 0 cached"), "another model is another request: \(b.stderr)")
+        let c = try gen(args + ["--model", "model-a"], input: "{}\n")
+        XCTAssertTrue(c.stderr.contains("0 requests, 1 cached"), c.stderr)
     }
 
     func testRealJudgeAnswerParsesOrIsNull() throws {

@@ -64,6 +64,33 @@ final class ScoreToolTests: ToolTestCase {
         XCTAssertTrue(try Tools.run("mminf-score", ["--list-rubrics"]).out.contains("verify"))
     }
 
+    func testFailuresAreNamedAfterTheRubricAndReparseFailsOnlyTheRecordWithoutHistory() throws {
+        let d = try ChatDouble(faults: #"{"preset":["400"]}"#)
+        let rubric = try write("garbage.txt", "media: no\n---\nno score {instruction}\n")
+        let r = try Tools.run("mminf-score", ["--base-url", d.baseURL, "--rubric", rubric, "--progress", "0"],
+                              stdin: Data((#"{"instruction":"a"}"# + "\n").utf8), cwd: dir)
+        XCTAssertEqual(r.status, 1)
+        let failed = try read("score_garbage.failed.jsonl")
+        XCTAssertTrue(failed.hasPrefix(#"{"reason":"score_garbage: HTTP 400"#), failed)
+
+        let scored = #"{"id":1,"history":{"score_garbage":{"response":"[[4]]"}}}"#
+        let input = [scored, #"{"id":2}"#, scored.replacingOccurrences(of: #""id":1"#, with: #""id":3"#)].joined(separator: "\n") + "\n"
+        let again = try Tools.run("mminf-score", ["--reparse", "--rubric", rubric], stdin: Data(input.utf8), cwd: dir)
+        XCTAssertEqual(again.status, 1)
+        XCTAssertEqual(again.lines.count, 2, "records 1 and 3 re-read; 2 set aside")
+        XCTAssertTrue(try read("score_reparse.failed.jsonl").contains(#""line":2,"record":{"id":2}"#))
+    }
+
+    func testPromptEscapesAndBindNames() throws {
+        let d = try ChatDouble()
+        let r = try Tools.run("mminf-gen", ["--base-url", d.baseURL, "--prompt", #"Q:\n{topic}"#, "--progress", "0"], input: #"{"topic":"cat"}"# + "\n")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual((try d.requests().first?.body["messages"] as? [[String: Any]])?.last?["content"] as? String, "Q:\ncat")
+        let bad = try Tools.run("mminf-gen", ["--base-url", d.baseURL, "--prompt", "{meta.title}", "--bind", "meta.title=caption"], input: "{}\n")
+        XCTAssertEqual(bad.status, 64)
+        XCTAssertTrue(bad.stderr.contains("NAME is a placeholder name"), bad.stderr)
+    }
+
     func testPresetDecidesMediaAndOutput() throws {
         let d = try ChatDouble()
         try OasisGenTests.png.write(to: dir.appendingPathComponent("p.png"))

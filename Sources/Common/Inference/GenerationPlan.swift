@@ -127,13 +127,18 @@ public struct GenerationPlan {
     /// llama.cpp: the open prompt from the server's own template, sent to /completion.
     func templateCalls(_ items: [MediaItem], _ seed: String, _ systemText: String?) throws -> [PlannedCall] {
         guard let templateHook else { throw RecordError.message("the template route needs the server's /props") }
+        for m in items where m.base64 == nil {
+            throw RecordError.message("\(m.kind.rawValue) \(m.reference): llama.cpp's /completion takes media as bytes; mminf does not download URLs (give a local path or a data: URL)")
+        }
         let rendered = try templateHook.prompt(system: systemText, mediaCount: items.count, seed: seed)
         func body(_ sample: Int, forKey: Bool) -> [UInt8] {
-            let prompt: JSONValue = items.isEmpty ? .string(rendered) : .object(JSONObject([
-                ("prompt_string", .string(rendered)),
+            // The key sees neither the bytes nor the server's random media marker.
+            let text = forKey ? rendered.replacingOccurrences(of: templateHook.mediaMarker, with: "<media>") : rendered
+            let prompt: JSONValue = items.isEmpty ? .string(text) : .object(JSONObject([
+                ("prompt_string", .string(text)),
                 ("multimodal_data", .array(items.map { .string(forKey ? $0.keyReference : ($0.base64 ?? $0.url)) })),
             ]))
-            var o = JSONObject([("prompt", prompt)])
+            var o = JSONObject([("model", .string(model)), ("prompt", prompt)])
             // The same settings under llama.cpp's names.
             for m in sampling.members(sample: sample) {
                 switch m.key {

@@ -38,7 +38,7 @@ public final class MediaLoader {
         var out: [MediaItem] = []
         for field in ["image", "images"] + extraImageFields + ["video", "videos"] {
             guard let v = o[field] else { continue }
-            let kind: MediaItem.Kind = field.hasPrefix("video") ? .video : .image
+            let kind: MediaItem.Kind = field == "video" || field == "videos" ? .video : .image
             let refs: [JSONValue]
             switch v {
             case .null: continue

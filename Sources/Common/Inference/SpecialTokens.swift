@@ -21,14 +21,21 @@ public enum SpecialTokens {
     }
 
     /// llama.cpp: markers of the rendered template, minus the end of turn (the text the
-    /// template puts after the user's message) and the server's eos token.
-    public static func llama(_ hook: TemplateHook, headers: [String]) throws -> [Int] {
+    /// template puts after the user's message) and the server's eos token; plus the
+    /// `extra` strings (emoji) that are one token each. A string of several tokens is
+    /// not banned: banning its pieces would forbid ordinary text (an emoji's UTF-8 bytes
+    /// are shared with CJK and accented letters).
+    public static func llama(_ hook: TemplateHook, headers: [String], extra: [String] = []) throws -> [Int] {
         _ = try hook.prompt(system: nil, mediaCount: 0, seed: "")
         let keep = Set(markers(in: hook.endOfTurn)).union(enders).union([hook.eosToken].compactMap { $0 })
         var ids: [Int] = []
         for m in markers(in: hook.renderedExample) where !keep.contains(m) {
             let body = JSONValue.object(JSONObject([("content", .string(m)), ("parse_special", .bool(true))]))
             if let id = singleToken(hook.root + "/tokenize", body, headers: headers) { ids.append(id) }
+        }
+        for s in extra {
+            let body = JSONValue.object(JSONObject([("content", .string(s)), ("parse_special", .bool(false))]))
+            if let id = singleToken(hook.root + "/tokenize", body, headers: headers), !ids.contains(id) { ids.append(id) }
         }
         return ids
     }
@@ -41,9 +48,9 @@ public enum SpecialTokens {
         for m in common where !enders.contains(m) {
             let body = JSONValue.object(JSONObject([("model", .string(model)), ("prompt", .string(m)), ("add_special_tokens", .bool(false))]))
             let t = HTTPRequest.post(root + "/tokenize", body: bytes(body), headers: headers, timeoutMs: 10_000)
-            guard t.status == 200 else { continue }
+            guard t.status == 200, let id = tokens(t.response), !id.isEmpty else { continue }
             reachable = true
-            if let id = tokens(t.response), id.count == 1 { ids.append(id[0]) }
+            if id.count == 1 { ids.append(id[0]) }
         }
         return reachable ? ids : nil
     }

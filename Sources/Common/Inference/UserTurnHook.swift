@@ -17,6 +17,13 @@ public enum HookProbe {
         return b
     }
 
+    /// True when the server is llama.cpp's (it answers /props with its chat template).
+    public static func isLlamaCpp(base: String, headers: [String]) -> Bool {
+        let props = HTTPRequest.get(root(of: base) + "/props", headers: headers)
+        guard props.status == 200, let v = try? JSONValue.parse(bytes: props.response, keepNumberText: false) else { return false }
+        return v.objectValue?["chat_template"] != nil || v.objectValue?["default_generation_settings"] != nil
+    }
+
     /// Asks the server which way it can leave a user turn open: llama.cpp
     /// answers `/props`, vLLM answers `/version`. Never guesses.
     public static func route(base: String, headers: [String]) throws -> HookRoute {

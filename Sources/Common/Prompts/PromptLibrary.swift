@@ -19,7 +19,7 @@ public struct PromptFile {
         self.origin = origin
         self.text = text
         var header: [String: String] = [:]
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let lines = text.replacingOccurrences(of: "\r\n", with: "\n").split(separator: "\n", omittingEmptySubsequences: false)
         guard let sep = lines.firstIndex(where: { $0.trimmingCharacters(in: .whitespaces) == "---" }) else {
             throw FormatError(description: "\(origin): no '---' line; a prompt file is `key: value` lines, then ---, then the prompt")
         }

@@ -4,8 +4,9 @@ public struct PromptTemplate {
     public let template: Template
     public let binds: [String: FieldPath]
 
-    public init(_ text: String, binds: [String: FieldPath] = [:]) throws {
-        template = try Template(text)
+    /// `escapes`: `\n`, `\t`, `\\` become a newline, a tab, a backslash (prompts typed on a command line).
+    public init(_ text: String, binds: [String: FieldPath] = [:], escapes: Bool = false) throws {
+        template = try Template(text, escapes: escapes)
         self.binds = binds
     }
 
@@ -16,7 +17,11 @@ public struct PromptTemplate {
             guard let eq = s.firstIndex(of: "="), eq != s.startIndex, s.index(after: eq) != s.endIndex else {
                 throw ToolError.usage("--bind takes NAME=FIELD (the placeholder {NAME} reads FIELD), got '\(s)'")
             }
-            out[String(s[..<eq])] = try FieldPath(parsing: String(s[s.index(after: eq)...]))
+            let name = String(s[..<eq])
+            guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
+                throw ToolError.usage("--bind \(s): NAME is a placeholder name like instruction (a field path goes after the =)")
+            }
+            out[name] = try FieldPath(parsing: String(s[s.index(after: eq)...]))
         }
         return out
     }

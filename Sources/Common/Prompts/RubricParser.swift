@@ -62,11 +62,11 @@ public enum RubricParser {
     static let markedForms: [Regex] = [
         try! Regex(#"\[\[\s*\#(number)\s*\]\]"#),
         try! Regex(#"【\s*\#(number)\s*分?\s*】"#),
-        try! Regex(#"\#(number)\s*分"#),
         try! Regex(#"(?i)\#(number)\s*(?:/|out of)\s*(\d+)"#),
+        try! Regex(#"\#(number)\s*分"#),
         try! Regex(#"(?i)(?:score|rating|grade|评分|得分|分数)\**\s*[:：=]?\s*\**\s*\#(number)"#),
     ]
-    static let fractionForm = 3
+    static let fractionForm = 2
     static let anyNumber = try! Regex(#"(?<![\w.])\d+(?:\.\d+)?(?![\w])"#)
 
     /// "满分10分" states the scale, not the score: it is removed before reading.
@@ -135,7 +135,10 @@ public enum RubricParser {
         var saw: [Bool] = []
         let clauseStarts = clauseStartWords(text)
         for (i, word) in w.enumerated() where yes.contains(word) || no.contains(word) {
-            let negated = w[max(0, i - 3)..<i].contains { negators.contains($0) }
+            // "not" turns a positive verdict around only within its own clause ("isn't correct"),
+            // never across a sentence ("They don't agree. No.") and never a negative word.
+            let clauseStart = clauseStarts.filter { $0 <= i }.max() ?? 0
+            let negated = yes.contains(word) && w[max(clauseStart, i - 3)..<i].contains { negators.contains($0) }
             let value = yes.contains(word) != negated
             // Short words like "no" also occur as ordinary words ("there is no difference"):
             // they only count as a verdict where a clause starts.
