@@ -137,30 +137,8 @@ struct GenCommand: ParsableCommand {
             // A preset says whether its step looks at the media; --no-media always wins.
             let presetMedia = try presetFile?.sendsMedia() ?? true
             if !noMedia && presetMedia { plan.media = MediaLoader(root: mediaRoot, maxBytes: maxMediaBytes, extraImageFields: mediaField) }
-            if truncate {
-                let route = try hookVia ?? HookProbe.route(base: urls[0], headers: headers)
-                plan.mode = .hook(route)
-                if route == .template {
-                    // The rendered prompt carries the server's own (random) media marker.
-                    guard urls.count == 1 else {
-                        throw ToolError.usage("--truncate through llama.cpp's template route takes one --base-url (each server has its own media marker); run one pipe per server")
-                    }
-                    plan.templateHook = try TemplateHook(base: urls[0], headers: headers)
-                }
-            }
-            if banSpecial {
-                let llama = try plan.templateHook ?? (HookProbe.isLlamaCpp(base: urls[0], headers: headers) ? TemplateHook(base: urls[0], headers: headers) : nil)
-                if let llama {
-                    // llama.cpp bans by token id (its chat endpoint reads the same logit_bias).
-                    plan.bannedTokens = try SpecialTokens.llama(llama, headers: headers, extra: GenCommand.emoji)
-                } else if let ids = SpecialTokens.vllm(base: urls[0], model: plan.model, headers: headers) {
-                    plan.bannedTokens = ids
-                    plan.banned = GenCommand.emoji
-                } else {
-                    plan.banned = GenCommand.emoji
-                    RecordTool.printError("mminf-gen: --ban-special: \(urls[0]) has no /tokenize, so special tokens cannot be named; only emoji are banned (bad_words)")
-                }
-            }
+            if truncate { try plan.openUserTurn(route: hookVia, baseURLs: urls, headers: headers) }
+            if banSpecial { try plan.banSpecialTokens(emoji: GenCommand.emoji, baseURL: urls[0], headers: headers) }
             let tool = try RecordTool(name: "mminf-gen", files: files, io: io)
             let cache = try engine.cache.map { try ResponseCache(path: $0) }
             try tool.process { tool in

@@ -89,29 +89,7 @@ struct ScoreCommand: ParsableCommand {
             plan.history = !engine.noHistory
             let tool = try RecordTool(name: "mminf-score", files: files, io: io)
             if reparse {
-                tool.summary.callsModel = true
-                let failuresPath = engine.failures ?? "score_reparse.failed.jsonl"
-                var failures: RejectStream?
-                defer { try? failures?.close() }
-                try tool.process { tool in
-                    while let line = try tool.input.next() {
-                        tool.summary.recordsIn += 1
-                        let record: JSONValue
-                        do { record = try parseRecord(line.bytes) } catch { try tool.badLine(line, error); continue }
-                        do {
-                            try tool.emit(try plan.reparse(record))
-                        } catch let e as RecordError {
-                            // Only this record lacks its judgement; the others are re-read.
-                            if failures == nil { failures = RejectStream(sink: try OutputSink.open(failuresPath)) }
-                            try failures!.write(line, reason: "reparse: \(e)", recordIsValid: true)
-                            tool.summary.failed += 1
-                        }
-                    }
-                }
-                if tool.summary.failed > 0 {
-                    throw ToolError("\(tool.summary.failed) record\(tool.summary.failed == 1 ? "" : "s") had no stored judgement; they are in \(failuresPath)", status: .recordsFailed)
-                }
-                return
+                return try plan.reparseAll(tool, failuresPath: engine.failures ?? "score_reparse.failed.jsonl")
             }
             let cache = try engine.cache.map { try ResponseCache(path: $0) }
             try tool.process { tool in

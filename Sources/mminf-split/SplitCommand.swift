@@ -140,70 +140,15 @@ struct SplitCommand: ParsableCommand {
     }
 
     func runShards(_ n: Int, key: FieldPath?) throws {
-        let pattern = io.output!
-        let width = String(n - 1).count
-        let sinks = try (0..<n).map { i -> OutputSink in
-            let num = String(i)
-            return try OutputSink.open(pattern.replacingOccurrences(of: "{shard}", with: String(repeating: "0", count: width - num.count) + num),
-                                       zstd: io.zstd, level: io.level)
-        }
-        let extractor = FieldExtractor(paths: key.map { [$0] } ?? [])
-        var values: [JSONValue?] = key == nil ? [] : [nil]
-        var next = 0
-        var stdoutOptions = io
+        var stdoutOptions = io  // -o is the file-name pattern here
         stdoutOptions.output = nil
         let tool = try RecordTool(name: "mminf-split", files: files, io: stdoutOptions)
-        try tool.process { tool in
-            defer { for s in sinks { try? s.close() } }
-            while let line = try tool.input.next() {
-                tool.summary.recordsIn += 1
-                do {
-                    try extractor.extract(line.bytes, into: &values)
-                } catch { try tool.badLine(line, error); continue }
-                let shard: Int
-                if let key {
-                    guard let v = values[0] else { try tool.badLine(line, RecordError.missing(key.description, hint: "--key picks the shard")); continue }
-                    shard = Int(StableHash.hash64(StableHash.keyBytes(v)) % UInt64(n))
-                } else {
-                    shard = next
-                    next = (next + 1) % n
-                }
-                try sinks[shard].writeLine(line.bytes)
-                tool.summary.recordsOut += 1
-            }
-            for s in sinks { try s.close() }
-        }
+        try tool.process { try ShardWriter(count: n, key: key).run($0, pattern: io.output!, zstd: io.zstd, level: io.level) }
     }
 
     func runSample(_ spec: String) throws {
         let tool = try RecordTool(name: "mminf-split", files: files, io: io)
-        if spec.hasSuffix("%") {
-            guard let p = Double(spec.dropLast()), p >= 0, p <= 100 else { throw ToolError.usage("--sample P% needs P from 0 to 100, got '\(spec)'") }
-            var rng = SeededRandom(seed: seed)
-            try tool.process { tool in
-                while let line = try tool.input.next() {
-                    tool.summary.recordsIn += 1
-                    do { try FieldExtractor.validateObject(line.bytes) } catch { try tool.badLine(line, error); continue }
-                    if Double(rng.next() >> 11) / Double(1 << 53) < p / 100 { try tool.emit(line) } else { try tool.drop(line, reason: "sample") }
-                }
-            }
-            return
-        }
-        guard let n = Int(spec), n >= 0 else { throw ToolError.usage("--sample takes a count N or a percentage P%, got '\(spec)'") }
-        let reservoir = ReservoirSample(size: n, seed: seed)
-        try tool.process { tool in
-            while let line = try tool.input.next() {
-                tool.summary.recordsIn += 1
-                do { try FieldExtractor.validateObject(line.bytes) } catch { try tool.badLine(line, error); continue }
-                if let out = reservoir.offer(line) {
-                    tool.summary.drop("sample")
-                    try out.bytes.withUnsafeBufferPointer {
-                        try tool.rejects?.write(bytes: $0, source: out.source, line: out.line, reason: "sample", recordIsValid: true)
-                    }
-                }
-            }
-            for e in reservoir.inOrder() { try tool.emit(e.bytes) }
-        }
+        try tool.process { try RecordSampler.run($0, spec: spec, seed: seed) }
     }
 
     /// Reads each line as a whole record, routing bad lines by --bad-lines.

@@ -44,6 +44,31 @@ public struct ScoringPlan {
         FieldPath(components: [.key("history"), .key("score_" + name)], text: "history.score_\(name)")
     }
 
+    /// `--reparse` over a whole input: a record without its stored judgement goes to
+    /// the failures file, the others are re-read; exit 1 when any failed.
+    public func reparseAll(_ tool: RecordTool, failuresPath: String) throws {
+        tool.summary.callsModel = true
+        var failures: RejectStream?
+        defer { try? failures?.close() }
+        try tool.process { tool in
+            while let line = try tool.input.next() {
+                tool.summary.recordsIn += 1
+                let record: JSONValue
+                do { record = try parseRecord(line.bytes) } catch { try tool.badLine(line, error); continue }
+                do {
+                    try tool.emit(try reparse(record))
+                } catch let e as RecordError {
+                    if failures == nil { failures = RejectStream(sink: try OutputSink.open(failuresPath)) }
+                    try failures!.write(line, reason: "reparse: \(e)", recordIsValid: true)
+                    tool.summary.failed += 1
+                }
+            }
+        }
+        if tool.summary.failed > 0 {
+            throw ToolError("\(tool.summary.failed) record\(tool.summary.failed == 1 ? "" : "s") had no stored judgement; they are in \(failuresPath)", status: .recordsFailed)
+        }
+    }
+
     /// `--reparse`: read the scores again from the judgements in history, with no model.
     public func reparse(_ record: JSONValue) throws -> JSONValue {
         var o = record
