@@ -53,7 +53,7 @@ model_ok() {
 
 ensure_apt() {
   local missing=() p
-  for p in cmake build-essential; do
+  for p in cmake build-essential unzip curl; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
   done
   if ((${#missing[@]})); then

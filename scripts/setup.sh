@@ -12,7 +12,7 @@ packages=(
   zstd jq          # benchmarks compare against these
   time             # /usr/bin/time for peak RSS in benchmarks
   curl             # scripts/llama-server.sh waits for /health with it
-  cmake build-essential  # scripts/llama-server.sh builds llama.cpp's server
+  cmake build-essential unzip  # scripts/llama-server.sh builds llama.cpp's server and unpacks the model
 )
 
 missing=()
