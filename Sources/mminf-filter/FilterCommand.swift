@@ -93,17 +93,11 @@ struct FilterCommand: ParsableCommand {
             let filter = RecordFilter(plan: plan)
             let tool = try RecordTool(name: "mminf-filter", files: files, io: io)
             try tool.process { tool in
-                while let line = try tool.input.next() {
-                    tool.summary.recordsIn += 1
-                    do {
-                        switch try filter.apply(line.bytes) {
-                        case .keepLine: try tool.emit(line)
-                        case .write(let bytes): try tool.emit(bytes)
-                        case .drop(let reason): try tool.drop(line, reason: reason)
-                        }
-                    } catch let e as JSONSyntaxError { try tool.badLine(line, e)
-                    } catch let e as UTF8Error { try tool.badLine(line, e)
-                    } catch let e as RecordError { try tool.badLine(line, e)
+                try tool.eachLine { line in
+                    switch try filter.apply(line.bytes) {
+                    case .keepLine: try tool.emit(line)
+                    case .write(let bytes): try tool.emit(bytes)
+                    case .drop(let reason): try tool.drop(line, reason: reason)
                     }
                 }
             }

@@ -80,24 +80,13 @@ struct GenCommand: ParsableCommand {
     @Flag(help: "Forbid emoji and the chat template's special tokens (except the end of turn) in the answer.")
     var banSpecial = false
 
-    @Flag(help: "Do not send the record's media (for text-only models).")
-    var noMedia = false
-
-    @Option(help: ArgumentHelp("Folder that relative media paths are resolved against (default: the current folder).", valueName: "DIR"))
-    var mediaRoot: String?
-
-    @Option(help: ArgumentHelp("Another field holding image paths or URLs (repeatable).", valueName: "FIELD"))
-    var mediaField: [String] = []
-
-    @Option(help: ArgumentHelp("Largest media file sent; a larger one fails its record.", valueName: "BYTES"))
-    var maxMediaBytes = 64 << 20
-
     @Option(help: ArgumentHelp("Name of this step in history.<step> and messages (default: the --out field).", valueName: "NAME"))
     var step: String?
 
     @Option(name: .short, help: ArgumentHelp("Samples per record: N records out per record in, each with \"sample\": i.", valueName: "N"))
     var n = 1
 
+    @OptionGroup(title: "Media") var media: MediaOptions
     @OptionGroup(title: "Server") var server: ServerOptions
     @OptionGroup(title: "Sampling") var sampling: SamplingOptions
     @OptionGroup(title: "Requests") var engine: EngineOptionGroup
@@ -125,20 +114,21 @@ struct GenCommand: ParsableCommand {
             let binds = try PromptTemplate.parseBinds(bind)
             let outField = out ?? presetFile?.header["out"] ?? (truncate ? "hook" : "response")
             var settings = try sampling.sampling()
-            if truncate { GenCommand.hookDefaults(&settings) }
+            if truncate { settings.fillHookDefaults() }
             var plan = GenerationPlan(
                 model: try ModelServer.resolveModel(server.namedModel, baseURL: urls[0], headers: headers),
-                system: try system.map { try PromptTemplate($0, binds: binds, escapes: true) },
-                prompt: try PromptTemplate(try presetFile?.template ?? promptText(), binds: binds, escapes: prompt != nil),
+                system: try system.map { try PromptTemplate($0, binds: binds, escapes: true, origin: "--system") },
+                prompt: try PromptTemplate(try presetFile?.template ?? promptText(), binds: binds, escapes: prompt != nil,
+                                           origin: presetFile?.origin ?? (promptFile ?? "--prompt")),
                 sampling: settings, out: try FieldPath(parsing: outField), step: step ?? outField)
             plan.samples = n
             plan.history = !engine.noHistory
             plan.withCache = engine.cache != nil
             // A preset says whether its step looks at the media; --no-media always wins.
             let presetMedia = try presetFile?.sendsMedia() ?? true
-            if !noMedia && presetMedia { plan.media = MediaLoader(root: mediaRoot, maxBytes: maxMediaBytes, extraImageFields: mediaField) }
+            if presetMedia { plan.media = media.loader() }
             if truncate { try plan.openUserTurn(route: hookVia, baseURLs: urls, headers: headers) }
-            if banSpecial { try plan.banSpecialTokens(emoji: GenCommand.emoji, baseURL: urls[0], headers: headers) }
+            if banSpecial { try plan.banSpecialTokens(emoji: SpecialTokens.emoji, baseURL: urls[0], headers: headers) }
             let tool = try RecordTool(name: "mminf-gen", files: files, io: io)
             let cache = try engine.cache.map { try ResponseCache(path: $0) }
             try tool.process { tool in
@@ -148,20 +138,6 @@ struct GenCommand: ParsableCommand {
             }
         }
     }
-
-    /// The reference's sampling for the hook, where not set on the command line.
-    static func hookDefaults(_ s: inout Sampling) {
-        s.temperature = s.temperature ?? 1.0
-        s.topK = s.topK ?? 20
-        s.topP = s.topP ?? 1.0
-        s.repetitionPenalty = s.repetitionPenalty ?? 1.0
-        s.maxTokens = s.maxTokens ?? 512
-        s.minTokens = s.minTokens ?? 50
-    }
-
-    static let emoji = ["😀", "😃", "😄", "😁", "😆", "😅", "😂", "🤣", "😊", "😇", "🙂", "🙃", "😉", "😍", "🥰", "😘",
-                        "😎", "🤔", "😐", "😢", "😭", "😡", "👍", "👎", "👏", "🙏", "💪", "🔥", "✨", "🎉", "❤️", "💯",
-                        "✅", "❌", "⭐", "🌟", "📷", "📸", "🖼️", "👀"]
 
     func promptText() throws -> String {
         if prompt == nil && promptFile == nil {

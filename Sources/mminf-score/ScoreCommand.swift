@@ -48,12 +48,7 @@ struct ScoreCommand: ParsableCommand {
     @Flag(help: "Re-read scores from history.score_<name> without calling a model.")
     var reparse = false
 
-    @Flag(help: "Never send the record's media, even for rubrics that use them.")
-    var noMedia = false
-
-    @Option(help: ArgumentHelp("Folder that relative media paths are resolved against.", valueName: "DIR"))
-    var mediaRoot: String?
-
+    @OptionGroup(title: "Media (for rubrics that look at the image)") var media: MediaOptions
     @OptionGroup(title: "Server") var server: ServerOptions
     @OptionGroup(title: "Sampling") var sampling: SamplingOptions
     @OptionGroup(title: "Requests") var engine: EngineOptionGroup
@@ -75,12 +70,12 @@ struct ScoreCommand: ParsableCommand {
             let urls = needsServer ? try server.resolvedBaseURLs() : []
             let headers = try server.authHeaders()
             let model = needsServer ? try ModelServer.resolveModel(server.namedModel, baseURL: urls[0], headers: headers) : ""
-            let loader = noMedia ? nil : MediaLoader(root: mediaRoot, maxBytes: 64 << 20)
+            let loader = media.loader()
             var plan = ScoringPlan(judges: try rubric.map { spec in
                 let r: Rubric
                 do { r = try Rubric(try PromptLibrary.load(spec, kind: .rubric)) } catch let e as PromptFile.FormatError { throw ToolError.usage(e.description) }
                 let name = asName ?? r.name
-                var request = GenerationPlan(model: model, system: nil, prompt: try PromptTemplate(r.file.template, binds: binds),
+                var request = GenerationPlan(model: model, system: nil, prompt: try PromptTemplate(r.file.template, binds: binds, origin: r.file.origin),
                                              sampling: settings, out: ScoringPlan.scorePath(name), step: "score_" + name)
                 request.media = r.sendsMedia ? loader : nil
                 request.withCache = engine.cache != nil

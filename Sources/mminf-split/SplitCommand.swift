@@ -156,15 +156,7 @@ struct SplitCommand: ParsableCommand {
                     _ body: (RecordTool, InputLine, JSONValue) throws -> Void) throws {
         let tool = try RecordTool(name: "mminf-split", files: files, io: io)
         try tool.process { tool in
-            while let line = try tool.input.next() {
-                tool.summary.recordsIn += 1
-                do {
-                    try body(tool, line, try parseRecord(line.bytes))
-                } catch let e as JSONSyntaxError { try tool.badLine(line, e)
-                } catch let e as UTF8Error { try tool.badLine(line, e)
-                } catch let e as RecordError { try tool.badLine(line, e)
-                }
-            }
+            try tool.eachLine { line in try body(tool, line, try parseRecord(line.bytes)) }
             try atEnd?(tool)
         }
     }

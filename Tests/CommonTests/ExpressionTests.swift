@@ -113,6 +113,9 @@ final class ExpressionTests: XCTestCase {
         }
         XCTAssertThrowsError(try Template("a {b")) { XCTAssertEqual(($0 as? Template.ParseError)?.column, 3) }
         XCTAssertThrowsError(try Template("a } b")) { XCTAssertEqual(($0 as? Template.ParseError)?.column, 3) }
+        XCTAssertThrowsError(try Template("first line\nsecond {oops")) { e in
+            XCTAssertEqual("\(e)", "bad template at line 2, column 8: '{' is never closed; write {{ for a literal brace\n  second {oops\n         ^")
+        }
     }
 
     func testRegexCaptures() throws {

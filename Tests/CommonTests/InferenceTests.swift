@@ -70,7 +70,7 @@ final class InferenceTests: XCTestCase {
     }
 
     func testResponseCacheRoundTripAcrossHandles() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("mminf-cache-\(getpid())/nested/c.sqlite").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("mminf-cache-\(UUID().uuidString)/nested/c.sqlite").path
         let a = try ResponseCache(path: path)
         try a.put("k1", Array("answer".utf8))
         let b = try ResponseCache(path: path)  // a second process would see the same

@@ -7,20 +7,11 @@ final class PiecesSource: ChunkSource {
     var pieces: [[UInt8]]
     var current: [UInt8] = []
     init(_ pieces: [[UInt8]]) { self.pieces = pieces }
-    func nextChunk() throws -> UnsafeBufferPointer<UInt8>? {
-        while true {
-            switch try pollChunk(wait: 0) {
-            case .chunk(let c): return c
-            case .end: return nil
-            case .notReady: continue
-            }
-        }
-    }
-    func pollChunk(wait: Double) throws -> ChunkPoll {
+    func pollChunk(wait: Double) throws -> Polled<UnsafeBufferPointer<UInt8>> {
         guard !pieces.isEmpty else { return .end }
         current = pieces.removeFirst()
         if current.isEmpty { return .notReady }
-        return .chunk(current.withUnsafeBufferPointer { $0 })  // `current` keeps the storage alive until the next call
+        return .ready(current.withUnsafeBufferPointer { $0 })  // `current` keeps the storage alive until the next call
     }
     func close() {}
 }
@@ -52,7 +43,7 @@ final class StreamTests: XCTestCase {
         var waits = 0
         loop: while true {
             switch try r.poll(wait: 0) {
-            case .line(let l): got.append(String(decoding: l, as: UTF8.self))
+            case .ready(let l): got.append(String(decoding: l, as: UTF8.self))
             case .notReady: waits += 1
             case .end: break loop
             }

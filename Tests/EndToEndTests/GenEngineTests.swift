@@ -257,9 +257,13 @@ final class GenEngineTests: ToolTestCase {
         let a = try ChatDouble(faults: #"{"latency_ms":30}"#), b = try ChatDouble(faults: #"{"latency_ms":30}"#)
         let r = try Tools.run("mminf-gen", ["--base-url", a.baseURL, "--base-url", b.baseURL, "--base-url", "http://127.0.0.1:9/v1",
                                             "--model", "double-model", "--prompt", "x {topic}", "--no-history", "--progress", "0",
-                                            "--concurrency", "8"], input: records(60))
+                                            "--concurrency", "8", "--stats", path("s.json")], input: records(60))
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.lines.count, 60)
+        // Refused connections come back at once, so without resting the dead server would
+        // always have the fewest in flight and draw request after request.
+        let stats = try JSONSerialization.jsonObject(with: Data(try read("s.json").utf8)) as! [String: Any]
+        XCTAssertLessThanOrEqual(stats["retries"] as? Int ?? 99, 2 * 3, "the dead server was rested after 3 failures")
         let na = try a.requests().count, nb = try b.requests().count
         XCTAssertEqual(na + nb, 60)
         XCTAssertGreaterThan(min(na, nb), 15, "spread over both: \(na) / \(nb)")

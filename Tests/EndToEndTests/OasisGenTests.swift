@@ -1,3 +1,4 @@
+import Common
 import Foundation
 import XCTest
 
@@ -11,6 +12,17 @@ final class OasisGenTests: ToolTestCase {
         let url = dir.appendingPathComponent(name)
         try OasisGenTests.png.write(to: url)
         return url.path
+    }
+
+    func freePort() throws -> Int {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        p.waitUntilExit()
+        return Int(String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))!
     }
 
     func messages(_ r: JSONObjectLike) -> [[String: Any]] { r.body["messages"] as? [[String: Any]] ?? [] }
@@ -102,13 +114,19 @@ final class OasisGenTests: ToolTestCase {
         // A plain static file server: no /props, no /version.
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        let port = Int.random(in: 20000...40000)
+        let port = try freePort()
         p.arguments = ["python3", "-m", "http.server", "--bind", "127.0.0.1", String(port), "--directory", dir.path]
         p.standardError = FileHandle.nullDevice
         p.standardOutput = FileHandle.nullDevice
         try p.run()
         defer { p.terminate() }
-        usleep(800_000)
+        // Up and answering (404 for what it lacks), so the refusal below is about capabilities, not a dead port.
+        var status = 0
+        for _ in 0..<100 where status == 0 {
+            status = HTTPRequest.get("http://127.0.0.1:\(port)/props").status
+            if status == 0 { usleep(100_000) }
+        }
+        XCTAssertEqual(status, 404)
         let r = try Tools.run("mminf-gen", ["--base-url", "http://127.0.0.1:\(port)/v1", "--model", "m", "--truncate"], input: "{}\n")
         XCTAssertEqual(r.status, 69)
         XCTAssertTrue(r.stderr.contains("cannot leave a user turn open for --truncate"), r.stderr)

@@ -96,6 +96,28 @@ public struct SamplingOptions: ParsableArguments {
     }
 }
 
+/// Which media go with requests, and from where.
+public struct MediaOptions: ParsableArguments {
+    public init() {}
+
+    @Flag(help: "Do not send the record's media (for text-only models).")
+    public var noMedia = false
+
+    @Option(help: ArgumentHelp("Folder that relative media paths are resolved against (default: the current folder).", valueName: "DIR"))
+    public var mediaRoot: String?
+
+    @Option(help: ArgumentHelp("Another field holding image paths or URLs (repeatable).", valueName: "FIELD"))
+    public var mediaField: [String] = []
+
+    @Option(help: ArgumentHelp("Largest media file sent; a larger one fails its record.", valueName: "BYTES"))
+    public var maxMediaBytes = 64 << 20
+
+    /// The loader, or nil with --no-media.
+    public func loader() -> MediaLoader? {
+        noMedia ? nil : MediaLoader(root: mediaRoot, maxBytes: maxMediaBytes, extraImageFields: mediaField)
+    }
+}
+
 /// How requests are sent, retried, cached and reported.
 public struct EngineOptionGroup: ParsableArguments {
     public init() {}

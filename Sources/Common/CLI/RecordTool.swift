@@ -71,6 +71,20 @@ public final class RecordTool {
         if let failure { throw failure }
     }
 
+    /// Runs `body` on every input line, counting it; a line `body` finds unusable (not
+    /// a JSON object, not UTF-8, lacking a field it needs) goes by --bad-lines.
+    public func eachLine(_ body: (InputLine) throws -> Void) throws {
+        while let line = try input.next() {
+            summary.recordsIn += 1
+            do {
+                try body(line)
+            } catch let e as JSONSyntaxError { try badLine(line, e)
+            } catch let e as UTF8Error { try badLine(line, e)
+            } catch let e as RecordError { try badLine(line, e)
+            }
+        }
+    }
+
     /// A line that is not a usable record: stop, or count it and send it to the rejects.
     public func badLine(_ line: InputLine, _ error: Error) throws {
         let bad = BadLineError(line, error)

@@ -5,6 +5,9 @@ import CZstd
 public protocol ByteSource: AnyObject {
     func read(into buffer: UnsafeMutablePointer<UInt8>, capacity: Int) throws -> Int
     func close()
+    /// True when a read can wait on a writer (a pipe or terminal): what was read is
+    /// then handed on at once instead of waiting to fill a whole chunk.
+    var mayStall: Bool { get }
 }
 
 /// Reading or decompressing an input failed.
@@ -62,6 +65,8 @@ public final class FileByteSource: ByteSource {
     }
 
     public func close() { if ownsFD { Glibc.close(fd) } }
+
+    public var mayStall: Bool { size == nil }
 }
 
 /// Bytes already read (the magic-number probe) followed by the rest of a source.
@@ -85,6 +90,7 @@ final class PrefixedByteSource: ByteSource {
     }
 
     func close() { rest.close() }
+    var mayStall: Bool { rest.mayStall }
 }
 
 /// Streams the decompressed bytes of one or more concatenated zstd frames.
@@ -139,20 +145,38 @@ final class ZstdByteSource: ByteSource {
     }
 
     func close() { input.close() }
+    var mayStall: Bool { input.mayStall }
 }
 
 /// Hands out filled chunks of bytes; a chunk stays valid until the next call.
 public protocol ChunkSource: AnyObject {
     func nextChunk() throws -> UnsafeBufferPointer<UInt8>?
     /// Like nextChunk, but says `.notReady` instead of waiting (up to `wait` seconds).
-    func pollChunk(wait: Double) throws -> ChunkPoll
+    func pollChunk(wait: Double) throws -> Polled<UnsafeBufferPointer<UInt8>>
     func close()
 }
 
-public enum ChunkPoll {
-    case chunk(UnsafeBufferPointer<UInt8>)
+/// What a look at a stream that may not be ready finds (chunks, lines, records).
+public enum Polled<Value> {
+    case ready(Value)
     case end
+    /// Nothing complete yet: the writer on the other end of a pipe is still at work.
     case notReady
+
+    /// Polls until something is ready (nil at the end): the blocking form of a poll.
+    public static func wait(_ poll: () throws -> Polled<Value>) rethrows -> Value? {
+        while true {
+            switch try poll() {
+            case .ready(let v): return v
+            case .end: return nil
+            case .notReady: continue
+            }
+        }
+    }
+}
+
+extension ChunkSource {
+    public func nextChunk() throws -> UnsafeBufferPointer<UInt8>? { try Polled.wait { try pollChunk(wait: 3600) } }
 }
 
 /// Reads a source on its own thread into a small pool of chunks, so that
@@ -203,7 +227,7 @@ final class ThreadedChunkSource: ChunkSource {
                     let got = try source.read(into: buf + n, capacity: want)
                     if got == 0 { atEnd = true; break }
                     n += got
-                    if got < want && !(source is ZstdByteSource) { break }
+                    if got < want && source.mayStall { break }
                 }
             } catch { err = error }
             let last = err != nil || atEnd
@@ -221,17 +245,7 @@ final class ThreadedChunkSource: ChunkSource {
         condition.unlock()
     }
 
-    func nextChunk() throws -> UnsafeBufferPointer<UInt8>? {
-        while true {
-            switch try pollChunk(wait: 3600) {
-            case .chunk(let c): return c
-            case .end: return nil
-            case .notReady: continue
-            }
-        }
-    }
-
-    func pollChunk(wait: Double) throws -> ChunkPoll {
+    func pollChunk(wait: Double) throws -> Polled<UnsafeBufferPointer<UInt8>> {
         condition.lock()
         defer { condition.unlock() }
         if let b = lent {
@@ -249,7 +263,7 @@ final class ThreadedChunkSource: ChunkSource {
         }
         let (buf, n) = filled.removeFirst()
         lent = buf
-        return .chunk(UnsafeBufferPointer(start: buf, count: n))
+        return .ready(UnsafeBufferPointer(start: buf, count: n))
     }
 
     func close() {

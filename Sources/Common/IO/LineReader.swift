@@ -24,26 +24,11 @@ public final class LineReader {
 
     deinit { carry.deallocate() }
 
-    public enum Poll {
-        case line(UnsafeBufferPointer<UInt8>)
-        case end
-        /// No complete line yet (the input is a pipe still being written).
-        case notReady
-    }
-
     /// The next line without its newline (and without a trailing CR), or nil at the end.
-    public func next() throws -> UnsafeBufferPointer<UInt8>? {
-        while true {
-            switch try poll(wait: 3600) {
-            case .line(let l): return l
-            case .end: return nil
-            case .notReady: continue
-            }
-        }
-    }
+    public func next() throws -> UnsafeBufferPointer<UInt8>? { try Polled.wait { try poll(wait: 3600) } }
 
     /// Like next, but waits at most `wait` seconds for more input.
-    public func poll(wait: Double) throws -> Poll {
+    public func poll(wait: Double) throws -> Polled<UnsafeBufferPointer<UInt8>> {
         if !partial { carryCount = 0 }
         partial = false
         while true {
@@ -55,11 +40,11 @@ public final class LineReader {
                     if carryCount == 0 {
                         let line = UnsafeBufferPointer(start: base + pos, count: idx - pos)
                         pos = idx + 1
-                        return .line(LineReader.trimCR(line))
+                        return .ready(LineReader.trimCR(line))
                     }
                     append(base + pos, idx - pos)
                     pos = idx + 1
-                    return .line(LineReader.trimCR(UnsafeBufferPointer(start: carry, count: carryCount)))
+                    return .ready(LineReader.trimCR(UnsafeBufferPointer(start: carry, count: carryCount)))
                 }
                 append(base + pos, rest)
                 pos = chunk.count
@@ -75,8 +60,8 @@ public final class LineReader {
                 pos = 0
                 guard carryCount > 0 else { return .end }
                 lineNumber += 1
-                return .line(LineReader.trimCR(UnsafeBufferPointer(start: carry, count: carryCount)))
-            case .chunk(let next):
+                return .ready(LineReader.trimCR(UnsafeBufferPointer(start: carry, count: carryCount)))
+            case .ready(let next):
                 chunk = next
                 pos = 0
             }

@@ -17,6 +17,17 @@ public struct Sampling {
 
     public init() {}
 
+    /// Oasis step 1's sampling (DESIGN §1), where not set otherwise: temperature 1.0,
+    /// top_k 20, top_p 1.0, repetition penalty 1.0, 50 to 512 new tokens.
+    public mutating func fillHookDefaults() {
+        temperature = temperature ?? 1.0
+        topK = topK ?? 20
+        topP = topP ?? 1.0
+        repetitionPenalty = repetitionPenalty ?? 1.0
+        maxTokens = maxTokens ?? 512
+        minTokens = minTokens ?? 50
+    }
+
     /// Fields in a fixed order, so equal settings give equal bodies (and cache keys).
     func members(sample: Int) -> [(key: String, value: JSONValue)] {
         var m: [(String, JSONValue)] = []

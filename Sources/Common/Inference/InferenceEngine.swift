@@ -219,7 +219,7 @@ public final class InferenceEngine {
             switch try tool.input.poll(wait: busy ? 0 : 0.1) {
             case .end: inputDone = true; continue
             case .notReady: inputStalled = true; return
-            case .line(let l): line = l
+            case .ready(let l): line = l
             }
             tool.summary.recordsIn += 1
             let record: JSONValue

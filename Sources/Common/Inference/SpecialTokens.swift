@@ -13,6 +13,11 @@ public enum SpecialTokens {
     static let common = ["<|im_start|>", "<|vision_start|>", "<|vision_end|>", "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>",
                          "<|object_ref_start|>", "<|object_ref_end|>", "<|box_start|>", "<|box_end|>", "<|quad_start|>",
                          "<|quad_end|>", "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>", "<image>", "<video>"]
+    /// Emoji `--ban-special` forbids besides the special tokens.
+    public static let emoji = ["😀", "😃", "😄", "😁", "😆", "😅", "😂", "🤣", "😊", "😇", "🙂", "🙃", "😉", "😍", "🥰", "😘",
+                               "😎", "🤔", "😐", "😢", "😭", "😡", "👍", "👎", "👏", "🙏", "💪", "🔥", "✨", "🎉", "❤️", "💯",
+                               "✅", "❌", "⭐", "🌟", "📷", "📸", "🖼️", "👀"]
+
     /// Markers that end a turn or the text: never banned.
     static let enders: Set<String> = ["<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|end|>", "</s>", "<|end_of_text|>"]
 

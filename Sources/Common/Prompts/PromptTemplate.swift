@@ -5,8 +5,12 @@ public struct PromptTemplate {
     public let binds: [String: FieldPath]
 
     /// `escapes`: `\n`, `\t`, `\\` become a newline, a tab, a backslash (prompts typed on a command line).
-    public init(_ text: String, binds: [String: FieldPath] = [:], escapes: Bool = false) throws {
-        template = try Template(text, escapes: escapes)
+    /// `origin` names where the text came from (an option, a file) in a parse error.
+    public init(_ text: String, binds: [String: FieldPath] = [:], escapes: Bool = false, origin: String? = nil) throws {
+        do { template = try Template(text, escapes: escapes) } catch let e as Template.ParseError {
+            guard let origin else { throw e }
+            throw ToolError.usage("\(origin): \(e)")
+        }
         self.binds = binds
     }
 

@@ -29,14 +29,8 @@ public final class RecordInput {
         }
     }
 
-    public enum Poll {
-        case line(InputLine)
-        case end
-        case notReady
-    }
-
     /// Like next, but gives up after `wait` seconds without a complete line.
-    public func poll(wait: Double) throws -> Poll {
+    public func poll(wait: Double) throws -> Polled<InputLine> {
         while true {
             if reader == nil {
                 guard nextPath < paths.count else { return .end }
@@ -55,23 +49,15 @@ public final class RecordInput {
                 finishedBytes += currentFile?.size ?? 0
                 currentFile = nil
                 reader = nil
-            case .line(let bytes):
+            case .ready(let bytes):
                 if RecordInput.isBlank(bytes) { continue }
-                return .line(InputLine(bytes: bytes, source: currentName, number: r.lineNumber))
+                return .ready(InputLine(bytes: bytes, source: currentName, number: r.lineNumber))
             }
         }
     }
 
     /// The next non-blank line, waiting for it; nil at the end of the last input.
-    public func next() throws -> InputLine? {
-        while true {
-            switch try poll(wait: 3600) {
-            case .line(let l): return l
-            case .end: return nil
-            case .notReady: continue
-            }
-        }
-    }
+    public func next() throws -> InputLine? { try Polled.wait { try poll(wait: 3600) } }
 
     /// How much of the input has been read (0...1), when every input is a regular file.
     public var fraction: Double? {

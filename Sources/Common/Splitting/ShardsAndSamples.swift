@@ -22,12 +22,11 @@ public struct ShardWriter {
         var values: [JSONValue?] = key == nil ? [] : [nil]
         var next = 0
         defer { for s in sinks { try? s.close() } }
-        while let line = try tool.input.next() {
-            tool.summary.recordsIn += 1
-            do { try extractor.extract(line.bytes, into: &values) } catch { try tool.badLine(line, error); continue }
+        try tool.eachLine { line in
+            try extractor.extract(line.bytes, into: &values)
             let shard: Int
             if let key {
-                guard let v = values[0] else { try tool.badLine(line, RecordError.missing(key.description, hint: "--key picks the shard")); continue }
+                guard let v = values[0] else { throw RecordError.missing(key.description, hint: "--key picks the shard") }
                 shard = Int(StableHash.hash64(StableHash.keyBytes(v)) % UInt64(count))
             } else {
                 shard = next
@@ -46,18 +45,16 @@ public enum RecordSampler {
         if spec.hasSuffix("%") {
             guard let p = Double(spec.dropLast()), p >= 0, p <= 100 else { throw ToolError.usage("--sample P% needs P from 0 to 100, got '\(spec)'") }
             var rng = SeededRandom(seed: seed)
-            while let line = try tool.input.next() {
-                tool.summary.recordsIn += 1
-                do { try FieldExtractor.validateObject(line.bytes) } catch { try tool.badLine(line, error); continue }
+            try tool.eachLine { line in
+                try FieldExtractor.validateObject(line.bytes)
                 if Double(rng.next() >> 11) / Double(1 << 53) < p / 100 { try tool.emit(line) } else { try tool.drop(line, reason: "sample") }
             }
             return
         }
         guard let n = Int(spec), n >= 0 else { throw ToolError.usage("--sample takes a count N or a percentage P%, got '\(spec)'") }
         let reservoir = ReservoirSample(size: n, seed: seed)
-        while let line = try tool.input.next() {
-            tool.summary.recordsIn += 1
-            do { try FieldExtractor.validateObject(line.bytes) } catch { try tool.badLine(line, error); continue }
+        try tool.eachLine { line in
+            try FieldExtractor.validateObject(line.bytes)
             if let out = reservoir.offer(line) {
                 tool.summary.drop("sample")
                 try out.bytes.withUnsafeBufferPointer {

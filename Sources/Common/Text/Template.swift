@@ -13,8 +13,18 @@ public struct Template: CustomStringConvertible {
         public var template: String
         public var column: Int
         public var message: String
+        /// Line and column of the problem (`column` counts through the whole text), with that line and a caret.
         public var description: String {
-            "bad template at column \(column): \(message)\n  \(template)\n  \(String(repeating: " ", count: max(0, column - 1)))^"
+            let chars = Array(template)
+            var line = 1, lineStart = 0
+            for i in 0..<min(column - 1, chars.count) where chars[i] == "\n" {
+                line += 1
+                lineStart = i + 1
+            }
+            let col = column - lineStart
+            let text = String(chars[lineStart...].prefix { $0 != "\n" })
+            let place = template.contains("\n") ? "line \(line), column \(col)" : "column \(col)"
+            return "bad template at \(place): \(message)\n  \(text)\n  \(String(repeating: " ", count: max(0, col - 1)))^"
         }
     }
 
