@@ -10,7 +10,7 @@ let package = Package(
         .executable(name: "mminf-score", targets: ["mminf-score"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
     ],
     targets: [
         // Thin system-library targets: the C libraries come from the OS (scripts/setup.sh).

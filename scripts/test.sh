@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# Formatting (.swift-format at the root): any violation fails the run. Fix with scripts/format.sh.
+swift format lint --strict --recursive --parallel Sources Tests Package.swift
 scripts/llama-server.sh build    # cached outside the repo: minutes once, then instant
 swift build --build-tests
 # One real llama.cpp server (SmolLM2-135M) for the tests that need a model.

@@ -8,51 +8,59 @@ struct FilterCommand: ParsableCommand {
         commandName: "mminf-filter",
         abstract: "Keep, extract, de-duplicate, reshape and export JSONL records. No model.",
         discussion: """
-        Reads JSONL records from FILEs in order (stdin when none, or '-'; zstd is
-        detected by its magic bytes) and writes the records that pass to stdout.
-        A record the tool does not change is copied byte for byte.
+            Reads JSONL records from FILEs in order (stdin when none, or '-'; zstd is
+            detected by its magic bytes) and writes the records that pass to stdout.
+            A record the tool does not change is copied byte for byte.
 
-        Each record goes through, in this order:
-          --extract   keep it only if --regex matches the field; store group 1 --into a field
-          --where     keep it only if every expression holds (a positional EXPR is one more)
-          --unique    keep only the first record with each value of a field
-          --set       write field=TEMPLATE ({field} placeholders, \\n for a newline)
-          --keep/--drop   keep only / remove fields
-          --format    export as a sharegpt, llava or openai conversation record
+            Each record goes through, in this order:
+              --extract   keep it only if --regex matches the field; store group 1 --into a field
+              --where     keep it only if every expression holds (a positional EXPR is one more)
+              --unique    keep only the first record with each value of a field
+              --set       write field=TEMPLATE ({field} placeholders, \\n for a newline)
+              --keep/--drop   keep only / remove fields
+              --format    export as a sharegpt, llava or openai conversation record
 
-        Expressions (docs/filter.md):
-          scores.solvability >= 3 && scores.hallucination == 5
-          !(extracted ~ /^NO_INST/) && len(instruction) > 10
-          all(scores.correct) && exists(caption)
+            Expressions (docs/filter.md):
+              scores.solvability >= 3 && scores.hallucination == 5
+              !(extracted ~ /^NO_INST/) && len(instruction) > 10
+              all(scores.correct) && exists(caption)
 
-        Examples:
-          mminf-filter 'scores.clarity >= 3' scored.jsonl.zst > kept.jsonl
-          mminf-filter --extract extracted --regex '^Instruction:\\s*(.+)' --into instruction
-          mminf-filter --set data_source=oasis --format sharegpt -o data.jsonl.zst
+            Examples:
+              mminf-filter 'scores.clarity >= 3' scored.jsonl.zst > kept.jsonl
+              mminf-filter --extract extracted --regex '^Instruction:\\s*(.+)' --into instruction
+              mminf-filter --set data_source=oasis --format sharegpt -o data.jsonl.zst
 
-        The first positional argument is the expression unless it is '-', names an
-        existing file, or ends in .jsonl/.json/.ndjson/.zst; all others are input files.
-        Exit codes: 0 ok, 64 bad usage/expression, 65 bad input line, 66 missing
-        input, 73/74 output failure (docs/exit-codes.md).
-        """
+            The first positional argument is the expression unless it is '-', names an
+            existing file, or ends in .jsonl/.json/.ndjson/.zst; all others are input files.
+            Exit codes: 0 ok, 64 bad usage/expression, 65 bad input line, 66 missing
+            input, 73/74 output failure (docs/exit-codes.md).
+            """
     )
 
     @Argument(help: ArgumentHelp("An expression records must satisfy, then the input files.", valueName: "EXPR | FILE"))
     var arguments: [String] = []
 
-    @Option(name: .customLong("where"), help: ArgumentHelp("Keep records where EXPR holds (repeatable; all must hold).", valueName: "EXPR"))
+    @Option(
+        name: .customLong("where"),
+        help: ArgumentHelp("Keep records where EXPR holds (repeatable; all must hold).", valueName: "EXPR"))
     var wheres: [String] = []
 
-    @Option(help: ArgumentHelp("Field to match --regex against; records where it does not match are dropped.", valueName: "FIELD"))
+    @Option(
+        help: ArgumentHelp(
+            "Field to match --regex against; records where it does not match are dropped.", valueName: "FIELD"))
     var extract: String?
 
-    @Option(help: ArgumentHelp("PCRE regex for --extract; its first group (else the whole match) is stored.", valueName: "RE"))
+    @Option(
+        help: ArgumentHelp(
+            "PCRE regex for --extract; its first group (else the whole match) is stored.", valueName: "RE"))
     var regex: String?
 
     @Option(help: ArgumentHelp("Field that receives the --extract capture.", valueName: "FIELD"))
     var into: String?
 
-    @Option(help: ArgumentHelp("Keep only the first record with each value of FIELD (hashes, bounded memory).", valueName: "FIELD"))
+    @Option(
+        help: ArgumentHelp(
+            "Keep only the first record with each value of FIELD (hashes, bounded memory).", valueName: "FIELD"))
     var unique: String?
 
     @Option(help: ArgumentHelp("Keep only these fields (with --format: extra fields to carry).", valueName: "f1,f2"))
@@ -61,7 +69,9 @@ struct FilterCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Remove these fields.", valueName: "f1,f2"))
     var drop: String?
 
-    @Option(name: .customLong("set"), help: ArgumentHelp("Set FIELD to a text template (repeatable).", valueName: "FIELD=TEMPLATE"))
+    @Option(
+        name: .customLong("set"),
+        help: ArgumentHelp("Set FIELD to a text template (repeatable).", valueName: "FIELD=TEMPLATE"))
     var sets: [String] = []
 
     @Option(help: ArgumentHelp("Export as a conversation record: sharegpt, llava or openai.", valueName: "FORMAT"))
@@ -116,7 +126,9 @@ struct FilterCommand: ParsableCommand {
         }
         if extract != nil || regex != nil || into != nil {
             guard let extract, let regex, let into else {
-                throw ToolError.usage("--extract, --regex and --into go together (e.g. --extract extracted --regex '^Instruction:\\s*(.+)' --into instruction)")
+                throw ToolError.usage(
+                    "--extract, --regex and --into go together (e.g. --extract extracted --regex '^Instruction:\\s*(.+)' --into instruction)"
+                )
             }
             let re: Regex
             do { re = try Regex(regex) } catch let e as Regex.CompileError { throw ToolError.usage("--regex: \(e)") }
@@ -128,7 +140,9 @@ struct FilterCommand: ParsableCommand {
                 throw ToolError.usage("--set takes FIELD=TEMPLATE, got '\(s)'")
             }
             let template: Template
-            do { template = try Template(String(s[s.index(after: eq)...]), escapes: true) } catch let e as Template.ParseError {
+            do { template = try Template(String(s[s.index(after: eq)...]), escapes: true) } catch let e
+                as Template.ParseError
+            {
                 throw ToolError.usage("--set \(s[..<eq]): \(e)")
             }
             return (try FieldPath(parsing: String(s[..<eq])), template)

@@ -8,37 +8,37 @@ struct GenCommand: ParsableCommand {
         commandName: "mminf-gen",
         abstract: "Call a chat-completions model once per JSONL record and write its answer into the record.",
         discussion: """
-        Reads records from FILEs (stdin when none), renders --prompt per record
-        ({field} placeholders, {{ }} for braces, --bind NAME=FIELD to rename),
-        sends it to an OpenAI-compatible server (vLLM, SGLang, llama.cpp,
-        OpenAI), and writes each record with the answer in --out and what was
-        asked and said in history.<step>. Output keeps input order.
+            Reads records from FILEs (stdin when none), renders --prompt per record
+            ({field} placeholders, {{ }} for braces, --bind NAME=FIELD to rename),
+            sends it to an OpenAI-compatible server (vLLM, SGLang, llama.cpp,
+            OpenAI), and writes each record with the answer in --out and what was
+            asked and said in history.<step>. Output keeps input order.
 
-        Requests: --concurrency in flight over keep-alive connections; connection
-        errors, timeouts, 408/429/5xx are retried with backoff (Retry-After is
-        honoured); 400/401/403/404/422 fail the record at once. A record that
-        fails goes to --failures with the reason, the run goes on, and the exit
-        code is 1. With --cache, every answer is stored before its record is
-        written: rerunning an interrupted run replays them and sends only the rest.
+            Requests: --concurrency in flight over keep-alive connections; connection
+            errors, timeouts, 408/429/5xx are retried with backoff (Retry-After is
+            honoured); 400/401/403/404/422 fail the record at once. A record that
+            fails goes to --failures with the reason, the run goes on, and the exit
+            code is 1. With --cache, every answer is stored before its record is
+            written: rerunning an interrupted run replays them and sends only the rest.
 
-        The API key comes only from the environment: MMINF_API_KEY, OPENAI_API_KEY
-        or the variable named by --api-key-env.
+            The API key comes only from the environment: MMINF_API_KEY, OPENAI_API_KEY
+            or the variable named by --api-key-env.
 
-        Media: a record's image/images/video/videos (paths, http(s) or data: URLs)
-        go before the text as content parts; local files are checked by their
-        first bytes and sent as base64. --no-media leaves them out (text-only steps).
+            Media: a record's image/images/video/videos (paths, http(s) or data: URLs)
+            go before the text as content parts; local files are checked by their
+            first bytes and sent as base64. --no-media leaves them out (text-only steps).
 
-        Oasis: --truncate shows the model only the image in a user turn left open,
-        so it writes what a user would ask (out: hook); --respond answers the
-        record's {instruction} with its media (out: response).
+            Oasis: --truncate shows the model only the image in a user turn left open,
+            so it writes what a user would ask (out: hook); --respond answers the
+            record's {instruction} with its media (out: response).
 
-        Examples:
-          mminf-gen --truncate --base-url http://vl:8000/v1 --cache hook.sqlite < images.jsonl > hooks.jsonl
-          mminf-gen --respond --base-url http://vl:8000/v1 < instructions.jsonl > answered.jsonl
-          mminf-gen --base-url http://127.0.0.1:8000/v1 --prompt 'Describe: {caption}' --out description
-          MMINF_BASE_URL=http://gpu1:8000/v1 mminf-gen --prompt-file q.txt -n 4 --temperature 1.0 --cache run.sqlite
-          mminf-gen --check --base-url http://127.0.0.1:8000/v1
-        """
+            Examples:
+              mminf-gen --truncate --base-url http://vl:8000/v1 --cache hook.sqlite < images.jsonl > hooks.jsonl
+              mminf-gen --respond --base-url http://vl:8000/v1 < instructions.jsonl > answered.jsonl
+              mminf-gen --base-url http://127.0.0.1:8000/v1 --prompt 'Describe: {caption}' --out description
+              MMINF_BASE_URL=http://gpu1:8000/v1 mminf-gen --prompt-file q.txt -n 4 --temperature 1.0 --cache run.sqlite
+              mminf-gen --check --base-url http://127.0.0.1:8000/v1
+            """
     )
 
     @Argument(help: ArgumentHelp("Input files (stdin when none).", valueName: "FILE"))
@@ -50,7 +50,10 @@ struct GenCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Read the prompt template from a file.", valueName: "FILE"))
     var promptFile: String?
 
-    @Option(help: ArgumentHelp("A built-in prompt (see --list-presets) or a preset file: its prompt, whether media go with it, its output field.", valueName: "NAME|FILE"))
+    @Option(
+        help: ArgumentHelp(
+            "A built-in prompt (see --list-presets) or a preset file: its prompt, whether media go with it, its output field.",
+            valueName: "NAME|FILE"))
     var preset: String?
 
     @Flag(help: "List the built-in presets.")
@@ -65,25 +68,37 @@ struct GenCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Placeholder {NAME} reads FIELD instead (repeatable).", valueName: "NAME=FIELD"))
     var bind: [String] = []
 
-    @Option(help: ArgumentHelp("Field that receives the answer (default: hook with --truncate, else response).", valueName: "FIELD"))
+    @Option(
+        help: ArgumentHelp(
+            "Field that receives the answer (default: hook with --truncate, else response).", valueName: "FIELD"))
     var out: String?
 
-    @Flag(help: "The Oasis hook: the record's media in a user turn left open; the model writes the user's message. --prompt, if given, is a seed the message starts with.")
+    @Flag(
+        help:
+            "The Oasis hook: the record's media in a user turn left open; the model writes the user's message. --prompt, if given, is a seed the message starts with."
+    )
     var truncate = false
 
     @Flag(help: "Answer the record's instruction with its media: --prompt defaults to {instruction}.")
     var respond = false
 
-    @Option(help: ArgumentHelp("How --truncate keeps the turn open: chat (vLLM) or template (llama.cpp). Default: ask the server.", valueName: "ROUTE"))
+    @Option(
+        help: ArgumentHelp(
+            "How --truncate keeps the turn open: chat (vLLM) or template (llama.cpp). Default: ask the server.",
+            valueName: "ROUTE"))
     var hookVia: HookRoute?
 
     @Flag(help: "Forbid emoji and the chat template's special tokens (except the end of turn) in the answer.")
     var banSpecial = false
 
-    @Option(help: ArgumentHelp("Name of this step in history.<step> and messages (default: the --out field).", valueName: "NAME"))
+    @Option(
+        help: ArgumentHelp(
+            "Name of this step in history.<step> and messages (default: the --out field).", valueName: "NAME"))
     var step: String?
 
-    @Option(name: .short, help: ArgumentHelp("Samples per record: N records out per record in, each with \"sample\": i.", valueName: "N"))
+    @Option(
+        name: .short,
+        help: ArgumentHelp("Samples per record: N records out per record in, each with \"sample\": i.", valueName: "N"))
     var n = 1
 
     @OptionGroup(title: "Media") var media: MediaOptions
@@ -94,7 +109,11 @@ struct GenCommand: ParsableCommand {
 
     mutating func validate() throws {
         guard n >= 1 else { throw ValidationError("-n must be at least 1") }
-        if preset != nil && (prompt != nil || promptFile != nil) { throw ValidationError("--preset gives the prompt; drop --prompt/--prompt-file, or copy the preset (--show-preset) and edit it") }
+        if preset != nil && (prompt != nil || promptFile != nil) {
+            throw ValidationError(
+                "--preset gives the prompt; drop --prompt/--prompt-file, or copy the preset (--show-preset) and edit it"
+            )
+        }
         if truncate && respond { throw ValidationError("--truncate and --respond are two different steps; use one") }
         if hookVia != nil && !truncate { throw ValidationError("--hook-via goes with --truncate") }
     }
@@ -118,8 +137,9 @@ struct GenCommand: ParsableCommand {
             var plan = GenerationPlan(
                 model: try ModelServer.resolveModel(server.namedModel, baseURL: urls[0], headers: headers),
                 system: try system.map { try PromptTemplate($0, binds: binds, escapes: true, origin: "--system") },
-                prompt: try PromptTemplate(try presetFile?.template ?? promptText(), binds: binds, escapes: prompt != nil,
-                                           origin: presetFile?.origin ?? (promptFile ?? "--prompt")),
+                prompt: try PromptTemplate(
+                    try presetFile?.template ?? promptText(), binds: binds, escapes: prompt != nil,
+                    origin: presetFile?.origin ?? (promptFile ?? "--prompt")),
                 sampling: settings, out: try FieldPath(parsing: outField), step: step ?? outField)
             plan.samples = n
             plan.history = !engine.noHistory
@@ -132,8 +152,9 @@ struct GenCommand: ParsableCommand {
             let tool = try RecordTool(name: "mminf-gen", files: files, io: io)
             let cache = try engine.cache.map { try ResponseCache(path: $0) }
             try tool.process { tool in
-                let runner = InferenceEngine(tool: tool, servers: ServerPool(baseURLs: urls), cache: cache,
-                                             options: engine.engineOptions(step: plan.step, headers: headers))
+                let runner = InferenceEngine(
+                    tool: tool, servers: ServerPool(baseURLs: urls), cache: cache,
+                    options: engine.engineOptions(step: plan.step, headers: headers))
                 try runner.run(plan: plan.calls(for:), finish: plan.outputs(record:results:))
             }
         }

@@ -8,23 +8,23 @@ struct ScoreCommand: ParsableCommand {
         commandName: "mminf-score",
         abstract: "Judge JSONL records with an LLM or VLM: one score per rubric into scores.<name>.",
         discussion: """
-        Each --rubric (a built-in name or a rubric file) renders its prompt from the
-        record, sends it (with the record's media when the rubric says so), reads
-        the judge's answer, and writes scores.<name>: a number (1-5 [[N]], 1-10,
-        【7分】...), true/false for yes/no and correct/incorrect rubrics, or null when
-        the answer cannot be read (the raw judgement stays in history.score_<name>).
-        All rubrics of one record are sent together; the record is written when all
-        are in. Requests, retries, cache, failures and progress work as in mminf-gen.
+            Each --rubric (a built-in name or a rubric file) renders its prompt from the
+            record, sends it (with the record's media when the rubric says so), reads
+            the judge's answer, and writes scores.<name>: a number (1-5 [[N]], 1-10,
+            【7分】...), true/false for yes/no and correct/incorrect rubrics, or null when
+            the answer cannot be read (the raw judgement stays in history.score_<name>).
+            All rubrics of one record are sent together; the record is written when all
+            are in. Requests, retries, cache, failures and progress work as in mminf-gen.
 
-        Built-in rubrics: --list-rubrics; print one to copy and edit: --show-rubric NAME.
+            Built-in rubrics: --list-rubrics; print one to copy and edit: --show-rubric NAME.
 
-        Examples:
-          mminf-score --rubric solvability --rubric hallucination --rubric clarity   (a VLM)
-          mminf-score --rubric nonsense --no-media                                    (an LLM)
-          mminf-score --rubric correct --bind text=paragraph
-          mminf-score --rubric match-zh --bind instruction=new_instruction --bind response=new_response --as match_after
-          mminf-score --reparse --rubric solvability < scored.jsonl      (no model: re-read the stored judgements)
-        """
+            Examples:
+              mminf-score --rubric solvability --rubric hallucination --rubric clarity   (a VLM)
+              mminf-score --rubric nonsense --no-media                                    (an LLM)
+              mminf-score --rubric correct --bind text=paragraph
+              mminf-score --rubric match-zh --bind instruction=new_instruction --bind response=new_response --as match_after
+              mminf-score --reparse --rubric solvability < scored.jsonl      (no model: re-read the stored judgements)
+            """
     )
 
     @Argument(help: ArgumentHelp("Input files (stdin when none).", valueName: "FILE"))
@@ -36,7 +36,9 @@ struct ScoreCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Placeholder {NAME} reads FIELD instead (repeatable).", valueName: "NAME=FIELD"))
     var bind: [String] = []
 
-    @Option(name: .customLong("as"), help: ArgumentHelp("Write the score as scores.NAME (one rubric only).", valueName: "NAME"))
+    @Option(
+        name: .customLong("as"),
+        help: ArgumentHelp("Write the score as scores.NAME (one rubric only).", valueName: "NAME"))
     var asName: String?
 
     @Flag(help: "List the built-in rubrics.")
@@ -55,8 +57,12 @@ struct ScoreCommand: ParsableCommand {
     @OptionGroup(title: "Input and output") var io: IOOptions
 
     mutating func validate() throws {
-        if !listRubrics && showRubric == nil && rubric.isEmpty { throw ValidationError("name at least one --rubric (see --list-rubrics)") }
-        if asName != nil && rubric.count != 1 { throw ValidationError("--as renames the score of one rubric; give exactly one --rubric") }
+        if !listRubrics && showRubric == nil && rubric.isEmpty {
+            throw ValidationError("name at least one --rubric (see --list-rubrics)")
+        }
+        if asName != nil && rubric.count != 1 {
+            throw ValidationError("--as renames the score of one rubric; give exactly one --rubric")
+        }
     }
 
     mutating func run() throws {
@@ -69,18 +75,24 @@ struct ScoreCommand: ParsableCommand {
             let needsServer = !reparse
             let urls = needsServer ? try server.resolvedBaseURLs() : []
             let headers = try server.authHeaders()
-            let model = needsServer ? try ModelServer.resolveModel(server.namedModel, baseURL: urls[0], headers: headers) : ""
+            let model =
+                needsServer ? try ModelServer.resolveModel(server.namedModel, baseURL: urls[0], headers: headers) : ""
             let loader = media.loader()
-            var plan = ScoringPlan(judges: try rubric.map { spec in
-                let r: Rubric
-                do { r = try Rubric(try PromptLibrary.load(spec, kind: .rubric)) } catch let e as PromptFile.FormatError { throw ToolError.usage(e.description) }
-                let name = asName ?? r.name
-                var request = GenerationPlan(model: model, system: nil, prompt: try PromptTemplate(r.file.template, binds: binds, origin: r.file.origin),
-                                             sampling: settings, out: ScoringPlan.scorePath(name), step: "score_" + name)
-                request.media = r.sendsMedia ? loader : nil
-                request.withCache = engine.cache != nil
-                return ScoringPlan.Judge(rubric: r, name: name, request: request)
-            })
+            var plan = ScoringPlan(
+                judges: try rubric.map { spec in
+                    let r: Rubric
+                    do { r = try Rubric(try PromptLibrary.load(spec, kind: .rubric)) } catch let e
+                        as PromptFile.FormatError
+                    { throw ToolError.usage(e.description) }
+                    let name = asName ?? r.name
+                    var request = GenerationPlan(
+                        model: model, system: nil,
+                        prompt: try PromptTemplate(r.file.template, binds: binds, origin: r.file.origin),
+                        sampling: settings, out: ScoringPlan.scorePath(name), step: "score_" + name)
+                    request.media = r.sendsMedia ? loader : nil
+                    request.withCache = engine.cache != nil
+                    return ScoringPlan.Judge(rubric: r, name: name, request: request)
+                })
             plan.history = !engine.noHistory
             let tool = try RecordTool(name: "mminf-score", files: files, io: io)
             if reparse {
@@ -91,8 +103,9 @@ struct ScoreCommand: ParsableCommand {
                 // The step is named after its rubrics: its failures file and messages say which judging failed,
                 // and two scoring steps of one pipe never write the same default file.
                 let step = "score_" + plan.judges.map(\.name).joined(separator: "+")
-                let runner = InferenceEngine(tool: tool, servers: ServerPool(baseURLs: urls), cache: cache,
-                                             options: engine.engineOptions(step: step, headers: headers))
+                let runner = InferenceEngine(
+                    tool: tool, servers: ServerPool(baseURLs: urls), cache: cache,
+                    options: engine.engineOptions(step: step, headers: headers))
                 try runner.run(plan: plan.calls(for:), finish: plan.outputs(record:results:))
             }
         }

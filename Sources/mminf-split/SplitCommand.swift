@@ -8,30 +8,30 @@ struct SplitCommand: ParsableCommand {
         commandName: "mminf-split",
         abstract: "One record -> many (explode), many -> one (join), shards and samples.",
         discussion: """
-        Reads JSONL records from FILEs in order (stdin when none) and does one of:
+            Reads JSONL records from FILEs in order (stdin when none) and does one of:
 
-          explode   --field F --into G [--by lines|paragraphs|items|regex] [--max-parts N]
-                    one record per part of text field F, the part in G; children keep
-                    every field of the parent (id too) plus "part": {"index", "count"}.
-                    List markers (1. 2) - * •) are stripped; empty parts are skipped;
-                    a record with more than N parts, or none, is dropped.
-          join      --join KEY [--collect f1,f2]
-                    consecutive records with the same KEY become one; each collected
-                    field becomes an array. A group whose "part" says it had more
-                    members than arrived is dropped (--incomplete keep keeps it).
-          shards    --shards N [--key F] -o 'out-{shard}.jsonl.zst'
-                    a stable hash of F picks the shard (same on every run and
-                    machine); without --key, round robin.
-          sample    --sample N | --sample P% [--seed S]
-                    exactly N records (reservoir), or each with probability P%.
+              explode   --field F --into G [--by lines|paragraphs|items|regex] [--max-parts N]
+                        one record per part of text field F, the part in G; children keep
+                        every field of the parent (id too) plus "part": {"index", "count"}.
+                        List markers (1. 2) - * •) are stripped; empty parts are skipped;
+                        a record with more than N parts, or none, is dropped.
+              join      --join KEY [--collect f1,f2]
+                        consecutive records with the same KEY become one; each collected
+                        field becomes an array. A group whose "part" says it had more
+                        members than arrived is dropped (--incomplete keep keeps it).
+              shards    --shards N [--key F] -o 'out-{shard}.jsonl.zst'
+                        a stable hash of F picks the shard (same on every run and
+                        machine); without --key, round robin.
+              sample    --sample N | --sample P% [--seed S]
+                        exactly N records (reservoir), or each with probability P%.
 
-        Examples:
-          mminf-split --field questions --into instruction --max-parts 7
-          mminf-split --field paragraphs --into paragraph --by lines
-          mminf-split --join id --collect scores.correct,paragraph
-          mminf-split --shards 16 --key id -o 'shards/part-{shard}.jsonl.zst'
-          mminf-split --sample 1000 --seed 7
-        """
+            Examples:
+              mminf-split --field questions --into instruction --max-parts 7
+              mminf-split --field paragraphs --into paragraph --by lines
+              mminf-split --join id --collect scores.correct,paragraph
+              mminf-split --shards 16 --key id -o 'shards/part-{shard}.jsonl.zst'
+              mminf-split --sample 1000 --seed 7
+            """
     )
 
     @Argument(help: ArgumentHelp("Input files (stdin when none).", valueName: "FILE"))
@@ -46,7 +46,8 @@ struct SplitCommand: ParsableCommand {
     @Option(help: ArgumentHelp("How to cut: lines, paragraphs, items or regex.", valueName: "MODE"))
     var by: SplitMode = .lines
 
-    @Option(help: ArgumentHelp("With --by regex: each match is a part (its first group when it has one).", valueName: "RE"))
+    @Option(
+        help: ArgumentHelp("With --by regex: each match is a part (its first group when it has one).", valueName: "RE"))
     var regex: String?
 
     @Option(help: ArgumentHelp("Drop a record that yields more than N parts.", valueName: "N"))
@@ -61,7 +62,8 @@ struct SplitCommand: ParsableCommand {
     @Option(help: ArgumentHelp("With --join: fields gathered into arrays.", valueName: "f1,f2"))
     var collect: String?
 
-    @Option(help: ArgumentHelp("With --join: drop (default) or keep a group with parts missing.", valueName: "drop|keep"))
+    @Option(
+        help: ArgumentHelp("With --join: drop (default) or keep a group with parts missing.", valueName: "drop|keep"))
     var incomplete = "drop"
 
     @Option(help: ArgumentHelp("Write N shard files named by -o with {shard} in it.", valueName: "N"))
@@ -96,8 +98,9 @@ struct SplitCommand: ParsableCommand {
             if let field {
                 try explode(field: try FieldPath(parsing: field), partPath: partPath)
             } else if let join {
-                let joiner = RecordJoiner(key: try FieldPath(parsing: join), collect: try fieldList(collect),
-                                          partField: partPath, keepIncomplete: incomplete == "keep")
+                let joiner = RecordJoiner(
+                    key: try FieldPath(parsing: join), collect: try fieldList(collect),
+                    partField: partPath, keepIncomplete: incomplete == "keep")
                 try runJoin(joiner)
             } else if let shards {
                 try runShards(shards, key: try key.map { try FieldPath(parsing: $0) })
@@ -112,8 +115,9 @@ struct SplitCommand: ParsableCommand {
         if let regex {
             do { re = try Regex(regex) } catch let e as Regex.CompileError { throw ToolError.usage("--regex: \(e)") }
         }
-        let exploder = RecordExploder(field: field, into: try into.map { try FieldPath(parsing: $0) } ?? field,
-                                      partField: partPath, splitter: TextSplitter(mode: by, regex: re), maxParts: maxParts)
+        let exploder = RecordExploder(
+            field: field, into: try into.map { try FieldPath(parsing: $0) } ?? field,
+            partField: partPath, splitter: TextSplitter(mode: by, regex: re), maxParts: maxParts)
         try eachRecord { tool, line, record in
             switch try exploder.explode(record) {
             case .children(let children): for c in children { try tool.emit(c) }
@@ -134,16 +138,18 @@ struct SplitCommand: ParsableCommand {
                 try tool.emit(g.record)
             }
         }
-        try eachRecord(atEnd: { tool in try write(joiner.finish(), tool) }) { tool, line, record in
-            try write(try joiner.add(record, source: line.source, line: line.number), tool)
-        }
+        try eachRecord(
+            atEnd: { tool in try write(joiner.finish(), tool) },
+            { tool, line, record in try write(try joiner.add(record, source: line.source, line: line.number), tool) })
     }
 
     func runShards(_ n: Int, key: FieldPath?) throws {
         var stdoutOptions = io  // -o is the file-name pattern here
         stdoutOptions.output = nil
         let tool = try RecordTool(name: "mminf-split", files: files, io: stdoutOptions)
-        try tool.process { try ShardWriter(count: n, key: key).run($0, pattern: io.output!, zstd: io.zstd, level: io.level) }
+        try tool.process {
+            try ShardWriter(count: n, key: key).run($0, pattern: io.output!, zstd: io.zstd, level: io.level)
+        }
     }
 
     func runSample(_ spec: String) throws {
@@ -152,8 +158,10 @@ struct SplitCommand: ParsableCommand {
     }
 
     /// Reads each line as a whole record, routing bad lines by --bad-lines.
-    func eachRecord(atEnd: ((RecordTool) throws -> Void)? = nil,
-                    _ body: (RecordTool, InputLine, JSONValue) throws -> Void) throws {
+    func eachRecord(
+        atEnd: ((RecordTool) throws -> Void)? = nil,
+        _ body: (RecordTool, InputLine, JSONValue) throws -> Void
+    ) throws {
         let tool = try RecordTool(name: "mminf-split", files: files, io: io)
         try tool.process { tool in
             try tool.eachLine { line in try body(tool, line, try parseRecord(line.bytes)) }

@@ -1,13 +1,15 @@
 import XCTest
+
 @testable import Common
 
 final class ExpressionTests: XCTestCase {
-    let record = try! JSONValue.parse(#"""
-    {"id":"r1","instruction":"What colour is the car?","extracted":"NO_INST","n":null,
-     "scores":{"solvability":4,"hallucination":5,"clarity":3,"nonsense":5,"verify":true},
-     "checks":["Correct","Correct","Incorrect"],"flags":[true,true],"tags":["a","b"],
-     "parts":[{"ok":true,"len":3},{"ok":false,"len":9}],"text":"  Mixed Case  "}
-    """#)
+    let record = try! JSONValue.parse(
+        #"""
+        {"id":"r1","instruction":"What colour is the car?","extracted":"NO_INST","n":null,
+         "scores":{"solvability":4,"hallucination":5,"clarity":3,"nonsense":5,"verify":true},
+         "checks":["Correct","Correct","Incorrect"],"flags":[true,true],"tags":["a","b"],
+         "parts":[{"ok":true,"len":3},{"ok":false,"len":9}],"text":"  Mixed Case  "}
+        """#)
 
     func eval(_ s: String) throws -> JSONValue { try Expression(s).evaluate(record: record) }
 
@@ -61,7 +63,10 @@ final class ExpressionTests: XCTestCase {
     }
 
     func parseError(_ s: String) -> ExpressionError? {
-        do { _ = try Expression(s); return nil } catch { return error as? ExpressionError }
+        do {
+            _ = try Expression(s)
+            return nil
+        } catch { return error as? ExpressionError }
     }
 
     func testParseErrorsPointAtTheColumn() {
@@ -79,7 +84,10 @@ final class ExpressionTests: XCTestCase {
             ("(a", 3, "expected ')' to close '('"),
         ]
         for (text, column, message) in cases {
-            guard let e = parseError(text) else { XCTFail("no error for \(text)"); continue }
+            guard let e = parseError(text) else {
+                XCTFail("no error for \(text)")
+                continue
+            }
             XCTAssertEqual(e.column, column, text)
             XCTAssertTrue(e.message.hasPrefix(message), "\(text): \(e.message)")
             let lines = e.description.split(separator: "\n", omittingEmptySubsequences: false)
@@ -114,7 +122,10 @@ final class ExpressionTests: XCTestCase {
         XCTAssertThrowsError(try Template("a {b")) { XCTAssertEqual(($0 as? Template.ParseError)?.column, 3) }
         XCTAssertThrowsError(try Template("a } b")) { XCTAssertEqual(($0 as? Template.ParseError)?.column, 3) }
         XCTAssertThrowsError(try Template("first line\nsecond {oops")) { e in
-            XCTAssertEqual("\(e)", "bad template at line 2, column 8: '{' is never closed; write {{ for a literal brace\n  second {oops\n         ^")
+            XCTAssertEqual(
+                "\(e)",
+                "bad template at line 2, column 8: '{' is never closed; write {{ for a literal brace\n  second {oops\n         ^"
+            )
         }
     }
 

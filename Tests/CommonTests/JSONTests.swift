@@ -1,11 +1,15 @@
 import XCTest
+
 @testable import Common
 
 final class JSONTests: XCTestCase {
     func parse(_ s: String) throws -> JSONValue { try JSONValue.parse(s) }
 
     func syntaxError(_ s: String) -> JSONSyntaxError? {
-        do { _ = try parse(s); return nil } catch let e as JSONSyntaxError { return e } catch { return nil }
+        do {
+            _ = try parse(s)
+            return nil
+        } catch let e as JSONSyntaxError { return e } catch { return nil }
     }
 
     func testParsesAndWritesBackCompactly() throws {
@@ -31,7 +35,9 @@ final class JSONTests: XCTestCase {
         XCTAssertEqual(syntaxError(#"{"a":01}"#)?.message, "invalid number: leading zero")
         XCTAssertEqual(syntaxError(#"{"a":tru}"#)?.message, "invalid literal; expected true")
         XCTAssertEqual(syntaxError(#"{"a":"x}"#)?.message, "unterminated string (no closing '\"')")
-        XCTAssertEqual(syntaxError(#"{"a":'x'}"#)?.message, "unexpected ''' where a value was expected (strings need double quotes)")
+        XCTAssertEqual(
+            syntaxError(#"{"a":'x'}"#)?.message,
+            "unexpected ''' where a value was expected (strings need double quotes)")
         XCTAssertNotNil(syntaxError("{\"a\":\"tab\there\"}"), "raw control characters are not allowed in strings")
         XCTAssertEqual(syntaxError(#"{"a":1} x"#)?.message, "unexpected 'x' after the end of the JSON value")
     }
@@ -43,7 +49,10 @@ final class JSONTests: XCTestCase {
 
     func validate(_ bytes: [UInt8]) -> Error? {
         bytes.withUnsafeBufferPointer { b in
-            do { try FieldExtractor.validateObject(b); return nil } catch { return error }
+            do {
+                try FieldExtractor.validateObject(b)
+                return nil
+            } catch { return error }
         }
     }
 
@@ -61,7 +70,8 @@ final class JSONTests: XCTestCase {
         ]
         for (name, bad) in cases {
             for padding in [0, 20] {  // inside the 16-byte fast path and in the scalar tail
-                let bytes = Array("{\"k\":\"\(String(repeating: "a", count: padding))".utf8) + bad + Array("xyz\"}".utf8)
+                let bytes =
+                    Array("{\"k\":\"\(String(repeating: "a", count: padding))".utf8) + bad + Array("xyz\"}".utf8)
                 let e = validate(bytes)
                 XCTAssertTrue(e is UTF8Error, "\(name) with padding \(padding) gave \(String(describing: e))")
                 if let u = e as? UTF8Error { XCTAssertEqual(u.offset, 6 + padding, name) }
@@ -73,7 +83,9 @@ final class JSONTests: XCTestCase {
         let paths = try ["scores.a", "scores", "list[1].x", "we\"ird", "missing.z"].map { try FieldPath(parsing: $0) }
         let x = FieldExtractor(paths: paths)
         var values = [JSONValue?](repeating: nil, count: paths.count)
-        let line = Array(#"{"id":1,"scores":{"a":3,"b":5},"list":[{"x":1},{"x":"two"}],"we\"ird":true,"tail":[1,2,{"q":null}]}"#.utf8)
+        let line = Array(
+            #"{"id":1,"scores":{"a":3,"b":5},"list":[{"x":1},{"x":"two"}],"we\"ird":true,"tail":[1,2,{"q":null}]}"#.utf8
+        )
         try line.withUnsafeBufferPointer { try x.extract($0, into: &values) }
         XCTAssertEqual(values[0], .int(3))
         XCTAssertEqual(values[1]?.objectValue?.keys, ["a", "b"])
@@ -110,11 +122,14 @@ final class JSONTests: XCTestCase {
         // --unique keys: the type counts, the spelling of numbers does not.
         XCTAssertNotEqual(StableHash.uniqueKeyBytes(.string("1")), StableHash.uniqueKeyBytes(.int(1)))
         XCTAssertNotEqual(StableHash.uniqueKeyBytes(.string("null")), StableHash.uniqueKeyBytes(.null))
-        XCTAssertEqual(StableHash.uniqueKeyBytes(try parse("[1.0,{\"k\":2.50}]")), StableHash.uniqueKeyBytes(try parse("[1,{\"k\":2.5}]")))
+        XCTAssertEqual(
+            StableHash.uniqueKeyBytes(try parse("[1.0,{\"k\":2.50}]")),
+            StableHash.uniqueKeyBytes(try parse("[1,{\"k\":2.5}]")))
     }
 
     func testFieldPaths() throws {
-        XCTAssertEqual(try FieldPath(parsing: #"a.b[2]["c.d"]"#).components, [.key("a"), .key("b"), .index(2), .key("c.d")])
+        XCTAssertEqual(
+            try FieldPath(parsing: #"a.b[2]["c.d"]"#).components, [.key("a"), .key("b"), .index(2), .key("c.d")])
         XCTAssertThrowsError(try FieldPath(parsing: "a..b")) { XCTAssertEqual(($0 as? FieldPathError)?.column, 3) }
         XCTAssertThrowsError(try FieldPath(parsing: "a[x]"))
         var v = try parse(#"{"a":{"b":1}}"#)
@@ -130,7 +145,8 @@ final class JSONTests: XCTestCase {
         // FNV-1a 64 then SplitMix64's finalizer, computed independently in Python.
         XCTAssertEqual(StableHash.hash64(Array("oasis-0000001".utf8)), 0xCF3E_81FB_DA96_6504)
         XCTAssertEqual(StableHash.keyBytes(.int(3)), StableHash.keyBytes(try! parse("3.0")))
-        var a = SeededRandom(seed: 7), b = SeededRandom(seed: 7)
+        var a = SeededRandom(seed: 7)
+        var b = SeededRandom(seed: 7)
         XCTAssertEqual((0..<5).map { _ in a.next() }, (0..<5).map { _ in b.next() })
     }
 }

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Common
 
 /// Judge answers as models really write them (written for these tests), with
@@ -110,22 +111,33 @@ final class RubricParserTests: XCTestCase {
     func testTable() {
         let total = fivePoint.count + tenPoint.count + yesNo.count + correctness.count
         XCTAssertGreaterThanOrEqual(total, 60)
-        for (text, want) in fivePoint { XCTAssertEqual(RubricParser.score(text, min: 1, max: 5), want, "1-5: \(text.debugDescription)") }
-        for (text, want) in tenPoint { XCTAssertEqual(RubricParser.score(text, min: 1, max: 10), want, "1-10: \(text.debugDescription)") }
+        for (text, want) in fivePoint {
+            XCTAssertEqual(RubricParser.score(text, min: 1, max: 5), want, "1-5: \(text.debugDescription)")
+        }
+        for (text, want) in tenPoint {
+            XCTAssertEqual(RubricParser.score(text, min: 1, max: 10), want, "1-10: \(text.debugDescription)")
+        }
         for (text, want) in yesNo { XCTAssertEqual(RubricParser.yesNo(text), want, "yes/no: \(text.debugDescription)") }
-        for (text, want) in correctness { XCTAssertEqual(RubricParser.correct(text), want, "correct: \(text.debugDescription)") }
+        for (text, want) in correctness {
+            XCTAssertEqual(RubricParser.correct(text), want, "correct: \(text.debugDescription)")
+        }
     }
 
     func testBuiltInRubricsAndPresetsLoadAndMatchTheirFiles() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         for kind in [PromptLibrary.Kind.preset, .rubric] {
             let folder = root.appendingPathComponent("prompts/\(kind.rawValue)s")
             let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".txt") }
-            XCTAssertEqual(files.map { String($0.dropLast(4)) }.sorted(), PromptLibrary.names(kind), "run scripts/embed-prompts.py")
+            XCTAssertEqual(
+                files.map { String($0.dropLast(4)) }.sorted(), PromptLibrary.names(kind), "run scripts/embed-prompts.py"
+            )
             for f in files {
                 let onDisk = try String(contentsOf: folder.appendingPathComponent(f), encoding: .utf8)
                 let embedded = try PromptLibrary.load(String(f.dropLast(4)), kind: kind)
-                XCTAssertEqual(embedded.text.trimmingCharacters(in: .newlines), onDisk.trimmingCharacters(in: .newlines), "\(f) changed: run scripts/embed-prompts.py")
+                XCTAssertEqual(
+                    embedded.text.trimmingCharacters(in: .newlines), onDisk.trimmingCharacters(in: .newlines),
+                    "\(f) changed: run scripts/embed-prompts.py")
                 XCTAssertFalse(embedded.description.isEmpty, f)
                 XCTAssertNoThrow(try Template(embedded.template), f)
                 if kind == .rubric { XCTAssertNoThrow(try Rubric(embedded), f) }

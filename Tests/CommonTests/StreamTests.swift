@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Common
 
 /// Hands out fixed pieces, to put line breaks at chunk boundaries on purpose;

@@ -3,14 +3,15 @@ import XCTest
 
 final class FilterToolTests: ToolTestCase {
     let oasis = """
-    {"id": "a", "image":"a.jpg", "extracted":"Instruction: What is written on the sign?","scores":{"solvability":4,"hallucination":5,"clarity":4,"nonsense":5}}
-    {"id":"b","image":"b.jpg","extracted":"NO_INST","scores":{"solvability":2,"hallucination":5,"clarity":4,"nonsense":5}}
+        {"id": "a", "image":"a.jpg", "extracted":"Instruction: What is written on the sign?","scores":{"solvability":4,"hallucination":5,"clarity":4,"nonsense":5}}
+        {"id":"b","image":"b.jpg","extracted":"NO_INST","scores":{"solvability":2,"hallucination":5,"clarity":4,"nonsense":5}}
 
-    {"id":"c","image":"c.jpg","extracted":"Instruction:  Décrivez la façade. 描述一下","scores":{"solvability":3,"hallucination":5,"clarity":3,"nonsense":5},"x":1.50}
-    {"id":"d","image":"d.jpg","extracted":"Instruction: Count the cars","scores":{"solvability":5,"hallucination":4,"clarity":5,"nonsense":5}}
+        {"id":"c","image":"c.jpg","extracted":"Instruction:  Décrivez la façade. 描述一下","scores":{"solvability":3,"hallucination":5,"clarity":3,"nonsense":5},"x":1.50}
+        {"id":"d","image":"d.jpg","extracted":"Instruction: Count the cars","scores":{"solvability":5,"hallucination":4,"clarity":5,"nonsense":5}}
 
-    """
-    let thresholds = "scores.solvability >= 3 && scores.hallucination == 5 && scores.clarity >= 3 && scores.nonsense == 5 && scores.solvability + scores.clarity >= 7"
+        """
+    let thresholds =
+        "scores.solvability >= 3 && scores.hallucination == 5 && scores.clarity >= 3 && scores.nonsense == 5 && scores.solvability + scores.clarity >= 7"
 
     func testKeptRecordsAreCopiedByteForByte() throws {
         let input = try write("in.jsonl", oasis)
@@ -18,14 +19,19 @@ final class FilterToolTests: ToolTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         let original = oasis.split(separator: "\n").map(String.init)
         XCTAssertEqual(r.lines, [original[0]], "odd spacing in record a survives; c fails the sum")
-        XCTAssertTrue(r.stderr.contains("mminf-filter: 4 in, 1 out, 3 dropped (3 where: \(thresholds)), 0 bad lines"), r.stderr)
+        XCTAssertTrue(
+            r.stderr.contains("mminf-filter: 4 in, 1 out, 3 dropped (3 where: \(thresholds)), 0 bad lines"), r.stderr)
     }
 
     func testWhereOptionsZstdInputAndOutput() throws {
         let plain = try write("in.jsonl", oasis)
         try zstd([plain, "-o", path("in.bin")])  // compressed, detected by magic bytes
-        let r = try Tools.run("mminf-filter", ["--where", "scores.hallucination == 5", "--where", "len(extracted) > 10",
-                                               path("in.bin"), "-o", path("out.jsonl.zst"), "-q"])
+        let r = try Tools.run(
+            "mminf-filter",
+            [
+                "--where", "scores.hallucination == 5", "--where", "len(extracted) > 10",
+                path("in.bin"), "-o", path("out.jsonl.zst"), "-q",
+            ])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.stderr, "", "--quiet")
         let back = try Tools.run("mminf-filter", ["true", path("out.jsonl.zst"), "-q"])
@@ -36,37 +42,64 @@ final class FilterToolTests: ToolTestCase {
 
     func testExtractInstruction() throws {
         let input = try write("in.jsonl", oasis)
-        let r = try Tools.run("mminf-filter", ["--extract", "extracted", "--regex", #"^Instruction:\s*(.+)"#, "--into", "instruction",
-                                               "--keep", "id,instruction", "--rejected", path("rej.jsonl"), input])
+        let r = try Tools.run(
+            "mminf-filter",
+            [
+                "--extract", "extracted", "--regex", #"^Instruction:\s*(.+)"#, "--into", "instruction",
+                "--keep", "id,instruction", "--rejected", path("rej.jsonl"), input,
+            ])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertEqual(r.lines, [
-            #"{"id":"a","instruction":"What is written on the sign?"}"#,
-            #"{"id":"c","instruction":"Décrivez la façade. 描述一下"}"#,
-            #"{"id":"d","instruction":"Count the cars"}"#,
-        ])
+        XCTAssertEqual(
+            r.lines,
+            [
+                #"{"id":"a","instruction":"What is written on the sign?"}"#,
+                #"{"id":"c","instruction":"Décrivez la façade. 描述一下"}"#,
+                #"{"id":"d","instruction":"Count the cars"}"#,
+            ])
         let rejected = try read("rej.jsonl").split(separator: "\n")
         XCTAssertEqual(rejected.count, 1)
-        XCTAssertTrue(rejected[0].hasPrefix(#"{"reason":"extract: no match in extracted","source":""#), String(rejected[0]))
-        XCTAssertTrue(rejected[0].hasSuffix(#""line":2,"record":{"id":"b","image":"b.jpg","extracted":"NO_INST","scores":{"solvability":2,"hallucination":5,"clarity":4,"nonsense":5}}}"#))
+        XCTAssertTrue(
+            rejected[0].hasPrefix(#"{"reason":"extract: no match in extracted","source":""#), String(rejected[0]))
+        XCTAssertTrue(
+            rejected[0].hasSuffix(
+                #""line":2,"record":{"id":"b","image":"b.jpg","extracted":"NO_INST","scores":{"solvability":2,"hallucination":5,"clarity":4,"nonsense":5}}}"#
+            ))
     }
 
     func testUniqueSetDropAndFormats() throws {
-        let input = try write("in.jsonl", """
-        {"id":"1","image":"x.jpg","instruction":"Q1","response":"A1","history":{"h":1}}
-        {"id":"2","image":"x.jpg","instruction":"Q1","response":"A2"}
-        {"id":"3","images":["y.jpg","z.png"],"instruction":"Q3","response":"A3"}
-        """)
+        let input = try write(
+            "in.jsonl",
+            """
+            {"id":"1","image":"x.jpg","instruction":"Q1","response":"A1","history":{"h":1}}
+            {"id":"2","image":"x.jpg","instruction":"Q1","response":"A2"}
+            {"id":"3","images":["y.jpg","z.png"],"instruction":"Q3","response":"A3"}
+            """)
         let u = try Tools.run("mminf-filter", ["--unique", "instruction", "--drop", "history,response", input])
-        XCTAssertEqual(u.lines, [#"{"id":"1","image":"x.jpg","instruction":"Q1"}"#, #"{"id":"3","images":["y.jpg","z.png"],"instruction":"Q3"}"#])
+        XCTAssertEqual(
+            u.lines,
+            [
+                #"{"id":"1","image":"x.jpg","instruction":"Q1"}"#,
+                #"{"id":"3","images":["y.jpg","z.png"],"instruction":"Q3"}"#,
+            ])
         XCTAssertTrue(u.stderr.contains("1 unique: duplicate instruction"), u.stderr)
 
         let s = try Tools.run("mminf-filter", ["--set", "data_source=oasis", "--format", "sharegpt", input])
-        XCTAssertEqual(s.lines[0], #"{"image":"x.jpg","conversations":[{"from":"human","value":"Q1"},{"from":"gpt","value":"A1"}],"id":"1","data_source":"oasis"}"#)
+        XCTAssertEqual(
+            s.lines[0],
+            #"{"image":"x.jpg","conversations":[{"from":"human","value":"Q1"},{"from":"gpt","value":"A1"}],"id":"1","data_source":"oasis"}"#
+        )
         let l = try Tools.run("mminf-filter", ["--format", "llava", input])
-        XCTAssertEqual(l.lines[2], #"{"images":["y.jpg","z.png"],"conversations":[{"from":"human","value":"<image>\n<image>\nQ3"},{"from":"gpt","value":"A3"}],"id":"3"}"#)
+        XCTAssertEqual(
+            l.lines[2],
+            #"{"images":["y.jpg","z.png"],"conversations":[{"from":"human","value":"<image>\n<image>\nQ3"},{"from":"gpt","value":"A3"}],"id":"3"}"#
+        )
         let o = try Tools.run("mminf-filter", ["--format", "openai", "--keep", "history.h", input])
-        XCTAssertEqual(o.lines[0], #"{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"x.jpg"}},{"type":"text","text":"Q1"}]},{"role":"assistant","content":"A1"}],"id":"1","history":{"h":1}}"#)
-        let q = try Tools.run("mminf-filter", ["--set", #"query=<image>\n{instruction} ({id})"#, "--keep", "image,query", input])
+        XCTAssertEqual(
+            o.lines[0],
+            #"{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"x.jpg"}},{"type":"text","text":"Q1"}]},{"role":"assistant","content":"A1"}],"id":"1","history":{"h":1}}"#
+        )
+        let q = try Tools.run(
+            "mminf-filter", ["--set", #"query=<image>\n{instruction} ({id})"#, "--keep", "image,query", input])
         XCTAssertEqual(q.lines[0], #"{"image":"x.jpg","query":"<image>\nQ1 (1)"}"#)
     }
 
@@ -76,14 +109,21 @@ final class FilterToolTests: ToolTestCase {
         XCTAssertEqual(r.status, 65)
         XCTAssertEqual(r.lines, [#"{"id":1}"#, #"{"id":2}"#], "what came before the bad line is written")
         XCTAssertTrue(r.stderr.contains("3 in, 2 out, 0 dropped, 1 bad line,"), r.stderr)
-        XCTAssertTrue(r.stderr.contains("mminf-filter: error: \(input):3:20: not a JSON object: expected ',' or '}' after an object member, found 'o'"), r.stderr)
+        XCTAssertTrue(
+            r.stderr.contains(
+                "mminf-filter: error: \(input):3:20: not a JSON object: expected ',' or '}' after an object member, found 'o'"
+            ), r.stderr)
         assertNoCrash(r)
 
-        let skip = try Tools.run("mminf-filter", ["id > 0", input, "--bad-lines", "skip", "--rejected", path("rej.jsonl")])
+        let skip = try Tools.run(
+            "mminf-filter", ["id > 0", input, "--bad-lines", "skip", "--rejected", path("rej.jsonl")])
         XCTAssertEqual(skip.status, 0)
         XCTAssertEqual(skip.lines.count, 3)
         XCTAssertTrue(skip.stderr.contains("4 in, 3 out, 0 dropped, 1 bad line,"), skip.stderr)
-        XCTAssertEqual(try read("rej.jsonl"), "{\"reason\":\"not a JSON object: expected ',' or '}' after an object member, found 'o'\",\"source\":\"\(input)\",\"line\":3,\"raw\":\"{\\\"id\\\": 3, \\\"t\\\": \\\"é\\\" oops}\"}\n")
+        XCTAssertEqual(
+            try read("rej.jsonl"),
+            "{\"reason\":\"not a JSON object: expected ',' or '}' after an object member, found 'o'\",\"source\":\"\(input)\",\"line\":3,\"raw\":\"{\\\"id\\\": 3, \\\"t\\\": \\\"é\\\" oops}\"}\n"
+        )
     }
 
     func testInvalidUTF8AndNonObjects() throws {
@@ -94,7 +134,10 @@ final class FilterToolTests: ToolTestCase {
         let r = try Tools.run("mminf-filter", ["true", path("u.jsonl")])
         XCTAssertEqual(r.status, 65)
         XCTAssertTrue(r.stderr.contains("u.jsonl:2:10: invalid UTF-8 (byte 0xc3)"), r.stderr)
-        for (bad, message) in [("[1,2]", "a record must be a JSON object"), ("\"text\"", "a record must be a JSON object"), ("{\"a\":", "unexpected end of line")] {
+        for (bad, message) in [
+            ("[1,2]", "a record must be a JSON object"), ("\"text\"", "a record must be a JSON object"),
+            ("{\"a\":", "unexpected end of line"),
+        ] {
             let b = try Tools.run("mminf-filter", ["true"], input: bad + "\n")
             XCTAssertEqual(b.status, 65, bad)
             XCTAssertTrue(b.stderr.contains("<stdin>:1:"), b.stderr)
@@ -117,7 +160,10 @@ final class FilterToolTests: ToolTestCase {
     func testUsageErrors() throws {
         let e = try Tools.run("mminf-filter", ["scores.a >= && 1"], input: "{}\n")
         XCTAssertEqual(e.status, 64)
-        XCTAssertTrue(e.stderr.contains("bad expression at column 13: unexpected '&&' where a value was expected\n  scores.a >= && 1\n              ^"), e.stderr)
+        XCTAssertTrue(
+            e.stderr.contains(
+                "bad expression at column 13: unexpected '&&' where a value was expected\n  scores.a >= && 1\n              ^"
+            ), e.stderr)
         let re = try Tools.run("mminf-filter", ["--extract", "a", "--regex", "(x", "--into", "b"], input: "{}\n")
         XCTAssertEqual(re.status, 64)
         XCTAssertTrue(re.stderr.contains("--regex: bad regex /(x/ at column 3: missing closing parenthesis"), re.stderr)
@@ -129,7 +175,10 @@ final class FilterToolTests: ToolTestCase {
         XCTAssertTrue(missing.stderr.contains("nope.jsonl: cannot open: No such file or directory"), missing.stderr)
         let field = try Tools.run("mminf-filter", ["scores.clarty >= 3"], input: #"{"scores":{"clarity":3}}"# + "\n")
         XCTAssertEqual(field.status, 65)
-        XCTAssertTrue(field.stderr.contains("<stdin>:1: field 'scores.clarty' is not in this record; the expression reads it at column 1"), field.stderr)
+        XCTAssertTrue(
+            field.stderr.contains(
+                "<stdin>:1: field 'scores.clarty' is not in this record; the expression reads it at column 1"),
+            field.stderr)
     }
 
     func testSeveralInputsStdinDashAndClosedStdout() throws {
@@ -138,13 +187,20 @@ final class FilterToolTests: ToolTestCase {
         XCTAssertEqual(r.lines, [#"{"n":1}"#, #"{"n":2}"#, #"{"n":3}"#, #"{"n":1}"#, #"{"n":2}"#])
 
         // `| head -1`: the reader goes away; the tool ends quietly with 0.
-        let big = try write("big.jsonl", String(repeating: "{\"n\":1,\"pad\":\"\(String(repeating: "x", count: 200))\"}\n", count: 50_000))
+        let big = try write(
+            "big.jsonl",
+            String(repeating: "{\"n\":1,\"pad\":\"\(String(repeating: "x", count: 200))\"}\n", count: 50_000))
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", "'\(Tools.binDir.path)/mminf-filter' true '\(big)' | head -1 >/dev/null; echo ${PIPESTATUS:-}"]
+        p.arguments = [
+            "-c", "'\(Tools.binDir.path)/mminf-filter' true '\(big)' | head -1 >/dev/null; echo ${PIPESTATUS:-}",
+        ]
         let sh = Process()
         sh.executableURL = URL(fileURLWithPath: "/bin/bash")
-        sh.arguments = ["-c", "set -o pipefail; '\(Tools.binDir.path)/mminf-filter' -q true '\(big)' 2>\(path("err.txt")) | head -1 >/dev/null"]
+        sh.arguments = [
+            "-c",
+            "set -o pipefail; '\(Tools.binDir.path)/mminf-filter' -q true '\(big)' 2>\(path("err.txt")) | head -1 >/dev/null",
+        ]
         try sh.run()
         sh.waitUntilExit()
         XCTAssertEqual(sh.terminationStatus, 0)
@@ -159,7 +215,10 @@ final class FilterToolTests: ToolTestCase {
         try h.write(contentsOf: Data("{\"id\":\"big\",\"t\":\"".utf8))
         let block = Data(String(repeating: "abcdefgh é ", count: 100_000).utf8)
         var written = 0
-        while written < 64 << 20 { try h.write(contentsOf: block); written += block.count }
+        while written < 64 << 20 {
+            try h.write(contentsOf: block)
+            written += block.count
+        }
         try h.write(contentsOf: Data("\",\"s\":5}\n{\"id\":\"small\",\"s\":1}\n".utf8))
         try h.close()
         let r = try Tools.run("mminf-filter", ["s == 5", "--keep", "id,s", url.path])

@@ -11,19 +11,29 @@ final class GenEngineTests: ToolTestCase {
 
     /// "N requests, M cached" from a summary line.
     func requestCounts(_ stderr: String) -> (Int, Int)? {
-        guard let m = try? Common.Regex(#"(\d+) requests, (\d+) cached"#).firstCaptures(stderr), m.count == 2 else { return nil }
+        guard let m = try? Common.Regex(#"(\d+) requests, (\d+) cached"#).firstCaptures(stderr), m.count == 2 else {
+            return nil
+        }
         return (Int(m[0])!, Int(m[1])!)
     }
 
     func gen(_ double: ChatDouble, _ extra: [String], input: String, env: [String: String] = [:]) throws -> ToolRun {
-        try Tools.run("mminf-gen", ["--base-url", double.baseURL, "--prompt", "Ask about {topic}.", "--out", "q",
-                                    "--progress", "0", "--failures", path("failed.jsonl")] + extra, input: input, env: env)
+        try Tools.run(
+            "mminf-gen",
+            [
+                "--base-url", double.baseURL, "--prompt", "Ask about {topic}.", "--out", "q",
+                "--progress", "0", "--failures", path("failed.jsonl"),
+            ] + extra, input: input, env: env)
     }
 
     func testRequestShapeAndHistory() throws {
         let d = try ChatDouble()
-        let r = try gen(d, ["--system", "Be brief about {topic}.", "--temperature", "0.7", "--top-k", "20", "--max-tokens", "64",
-                            "--stop", "###", "--seed", "5", "--extra", #"{"chat_template_kwargs":{"x":1}}"#], input: records(1))
+        let r = try gen(
+            d,
+            [
+                "--system", "Be brief about {topic}.", "--temperature", "0.7", "--top-k", "20", "--max-tokens", "64",
+                "--stop", "###", "--seed", "5", "--extra", #"{"chat_template_kwargs":{"x":1}}"#,
+            ], input: records(1))
         XCTAssertEqual(r.status, 0, r.stderr)
         let reqs = try d.requests()
         XCTAssertEqual(reqs.count, 1)
@@ -48,7 +58,9 @@ final class GenEngineTests: ToolTestCase {
         XCTAssertEqual(h?["finish_reason"] as? String, "stop")
         XCTAssertEqual(h?["attempts"] as? Int, 1)
         XCTAssertNotNil((h?["usage"] as? [String: Any])?["completion_tokens"])
-        XCTAssertTrue(r.lines[0].hasPrefix(#"{"id":0,"topic":"topic 0","q":"echo: Ask about topic 0.","history":"#), "user fields first, untouched")
+        XCTAssertTrue(
+            r.lines[0].hasPrefix(#"{"id":0,"topic":"topic 0","q":"echo: Ask about topic 0.","history":"#),
+            "user fields first, untouched")
     }
 
     func testSamplesAndBinds() throws {
@@ -63,11 +75,16 @@ final class GenEngineTests: ToolTestCase {
     }
 
     func testRetriesUnderFaultsKeepEveryRecordInOrder() throws {
-        let d = try ChatDouble(faults: #"{"p500":0.10,"p429":0.05,"p_reset":0.02,"retry_after":1,"seed":3,"latency_ms":5}"#)
-        let r = try gen(d, ["--retries", "5", "--concurrency", "16", "--no-history", "--stats", path("stats.json")], input: records(200))
+        let d = try ChatDouble(
+            faults: #"{"p500":0.10,"p429":0.05,"p_reset":0.02,"retry_after":1,"seed":3,"latency_ms":5}"#)
+        let r = try gen(
+            d, ["--retries", "5", "--concurrency", "16", "--no-history", "--stats", path("stats.json")],
+            input: records(200))
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.lines.count, 200)
-        for (i, l) in r.lines.enumerated() { XCTAssertEqual(l, #"{"id":\#(i),"topic":"topic \#(i)","q":"echo: Ask about topic \#(i)."}"#) }
+        for (i, l) in r.lines.enumerated() {
+            XCTAssertEqual(l, #"{"id":\#(i),"topic":"topic \#(i)","q":"echo: Ask about topic \#(i)."}"#)
+        }
         let actions = try d.requests().map(\.action)
         XCTAssertGreaterThan(actions.filter { $0 == "500" }.count, 5, "faults really happened: \(Set(actions))")
         XCTAssertGreaterThan(actions.filter { $0 == "429" }.count, 2)
@@ -91,7 +108,10 @@ final class GenEngineTests: ToolTestCase {
         XCTAssertTrue(r.stderr.contains("2 records failed; they are in \(path("failed.jsonl"))"), r.stderr)
         let failed = try read("failed.jsonl").split(separator: "\n").map(String.init)
         XCTAssertEqual(failed.count, 2)
-        XCTAssertTrue(failed[0].hasPrefix(#"{"reason":"q: HTTP 400: This model's maximum context length is 4096 tokens","status":400,"attempts":1,"step":"q","#), failed[0])
+        XCTAssertTrue(
+            failed[0].hasPrefix(
+                #"{"reason":"q: HTTP 400: This model's maximum context length is 4096 tokens","status":400,"attempts":1,"step":"q","#
+            ), failed[0])
         XCTAssertTrue(failed[0].hasSuffix(#""line":2,"record":{"id":1,"topic":"topic 1"}}"#), failed[0])
         XCTAssertTrue(failed[1].contains(#""status":422,"attempts":1"#), failed[1])
         XCTAssertEqual(try d.requests().count, 4, "no retry of a 400 or 422")
@@ -132,7 +152,10 @@ final class GenEngineTests: ToolTestCase {
         let d = try ChatDouble()
         let p = Process()
         p.executableURL = Tools.binDir.appendingPathComponent("mminf-gen")
-        p.arguments = ["--base-url", d.baseURL, "--prompt", "x {topic}", "--out", "q", "--progress", "0", "--no-history", "-o", path("out.jsonl")]
+        p.arguments = [
+            "--base-url", d.baseURL, "--prompt", "x {topic}", "--out", "q", "--progress", "0", "--no-history", "-o",
+            path("out.jsonl"),
+        ]
         let stdin = Pipe()
         p.standardInput = stdin
         p.standardError = FileHandle.nullDevice
@@ -140,7 +163,9 @@ final class GenEngineTests: ToolTestCase {
         // One record, and the pipe stays open, as when the tool upstream is slow.
         try stdin.fileHandleForWriting.write(contentsOf: Data(#"{"topic":"a"}"#.utf8 + [0x0A]))
         usleep(1_500_000)
-        XCTAssertEqual(try read("out.jsonl"), #"{"topic":"a","q":"echo: x a"}"# + "\n", "the answer went downstream while the pipe stayed open")
+        XCTAssertEqual(
+            try read("out.jsonl"), #"{"topic":"a","q":"echo: x a"}"# + "\n",
+            "the answer went downstream while the pipe stayed open")
         let interrupted = Date()
         p.interrupt()
         p.waitUntilExit()
@@ -194,7 +219,8 @@ final class GenEngineTests: ToolTestCase {
         }
         let resumed = try Tools.run("mminf-gen", ["--base-url", d.baseURL, "--cache", cache] + args)
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
-        XCTAssertEqual(resumed.stdout, clean.stdout, "byte-identical to the uninterrupted run: nothing lost, nothing duplicated")
+        XCTAssertEqual(
+            resumed.stdout, clean.stdout, "byte-identical to the uninterrupted run: nothing lost, nothing duplicated")
         let (sent, cached) = try XCTUnwrap(requestCounts(resumed.stderr))
         XCTAssertEqual(sent + cached, 120)
         XCTAssertGreaterThan(cached, 10, "the killed runs' answers were replayed")
@@ -209,7 +235,9 @@ final class GenEngineTests: ToolTestCase {
     func testAPIKeyOnlyFromEnvironmentAndNeverWritten() throws {
         let d = try ChatDouble()
         let secret = "sk-test-\(UUID().uuidString)"
-        let r = try gen(d, ["--cache", path("c.sqlite"), "--stats", path("s.json")], input: records(2), env: ["MMINF_API_KEY": secret])
+        let r = try gen(
+            d, ["--cache", path("c.sqlite"), "--stats", path("s.json")], input: records(2),
+            env: ["MMINF_API_KEY": secret])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(try d.requests().first?.headers["authorization"] as? String, "present")
         XCTAssertFalse(r.out.contains(secret))
@@ -229,8 +257,10 @@ final class GenEngineTests: ToolTestCase {
         let input = try write("in.jsonl", records(200))
         let p = Process()
         p.executableURL = Tools.binDir.appendingPathComponent("mminf-gen")
-        p.arguments = ["--base-url", d.baseURL, "--prompt", "Ask about {topic}.", "--no-history", "--progress", "0",
-                       "--concurrency", "4", "--cache", path("c.sqlite"), input, "-o", path("out.jsonl")]
+        p.arguments = [
+            "--base-url", d.baseURL, "--prompt", "Ask about {topic}.", "--no-history", "--progress", "0",
+            "--concurrency", "4", "--cache", path("c.sqlite"), input, "-o", path("out.jsonl"),
+        ]
         let err = Pipe()
         p.standardError = err
         try p.run()
@@ -246,7 +276,10 @@ final class GenEngineTests: ToolTestCase {
 
         let sh = Process()
         sh.executableURL = URL(fileURLWithPath: "/bin/bash")
-        sh.arguments = ["-c", "set -o pipefail; '\(Tools.binDir.path)/mminf-gen' --base-url \(d.baseURL) --prompt 'x {topic}' -q --progress 0 --unordered '\(input)' 2>\(path("err.txt")) | head -1 >/dev/null"]
+        sh.arguments = [
+            "-c",
+            "set -o pipefail; '\(Tools.binDir.path)/mminf-gen' --base-url \(d.baseURL) --prompt 'x {topic}' -q --progress 0 --unordered '\(input)' 2>\(path("err.txt")) | head -1 >/dev/null",
+        ]
         try sh.run()
         sh.waitUntilExit()
         let errText = try read("err.txt")
@@ -254,17 +287,23 @@ final class GenEngineTests: ToolTestCase {
     }
 
     func testServersSpreadAndDeadOneIsRested() throws {
-        let a = try ChatDouble(faults: #"{"latency_ms":30}"#), b = try ChatDouble(faults: #"{"latency_ms":30}"#)
-        let r = try Tools.run("mminf-gen", ["--base-url", a.baseURL, "--base-url", b.baseURL, "--base-url", "http://127.0.0.1:9/v1",
-                                            "--model", "double-model", "--prompt", "x {topic}", "--no-history", "--progress", "0",
-                                            "--concurrency", "8", "--stats", path("s.json")], input: records(60))
+        let a = try ChatDouble(faults: #"{"latency_ms":30}"#)
+        let b = try ChatDouble(faults: #"{"latency_ms":30}"#)
+        let r = try Tools.run(
+            "mminf-gen",
+            [
+                "--base-url", a.baseURL, "--base-url", b.baseURL, "--base-url", "http://127.0.0.1:9/v1",
+                "--model", "double-model", "--prompt", "x {topic}", "--no-history", "--progress", "0",
+                "--concurrency", "8", "--stats", path("s.json"),
+            ], input: records(60))
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.lines.count, 60)
         // Refused connections come back at once, so without resting the dead server would
         // always have the fewest in flight and draw request after request.
         let stats = try JSONSerialization.jsonObject(with: Data(try read("s.json").utf8)) as! [String: Any]
         XCTAssertLessThanOrEqual(stats["retries"] as? Int ?? 99, 2 * 3, "the dead server was rested after 3 failures")
-        let na = try a.requests().count, nb = try b.requests().count
+        let na = try a.requests().count
+        let nb = try b.requests().count
         XCTAssertEqual(na + nb, 60)
         XCTAssertGreaterThan(min(na, nb), 15, "spread over both: \(na) / \(nb)")
     }

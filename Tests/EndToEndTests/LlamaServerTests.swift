@@ -12,14 +12,21 @@ final class LlamaServerTests: ToolTestCase {
     }
 
     func gen(_ extra: [String], input: String) throws -> ToolRun {
-        try Tools.run("mminf-gen", ["--base-url", server.baseURL, "--progress", "0", "--failures", path("failed.jsonl")] + extra, input: input)
+        try Tools.run(
+            "mminf-gen", ["--base-url", server.baseURL, "--progress", "0", "--failures", path("failed.jsonl")] + extra,
+            input: input)
     }
 
-    let topics = ["a lighthouse", "a bowl of soup", "a city bus", "an old map", "a red kite", "a snowy street", "a chess board", "a bakery",
-                  "a river bridge", "a desk lamp", "a market stall", "a sailboat", "a library", "a garden gate", "a train platform", "a violin"]
+    let topics = [
+        "a lighthouse", "a bowl of soup", "a city bus", "an old map", "a red kite", "a snowy street", "a chess board",
+        "a bakery",
+        "a river bridge", "a desk lamp", "a market stall", "a sailboat", "a library", "a garden gate",
+        "a train platform", "a violin",
+    ]
 
     func input(_ n: Int) -> String {
-        topics.prefix(n).enumerated().map { #"{"id":"t\#($0.offset)","topic":"\#($0.element)"}"# }.joined(separator: "\n") + "\n"
+        topics.prefix(n).enumerated().map { #"{"id":"t\#($0.offset)","topic":"\#($0.element)"}"# }.joined(
+            separator: "\n") + "\n"
     }
 
     func parse(_ line: String) throws -> [String: Any] {
@@ -27,8 +34,10 @@ final class LlamaServerTests: ToolTestCase {
     }
 
     func testAnswersArriveWithUsageAtConcurrency8AndTheCacheReplays() throws {
-        let args = ["--prompt", "Write one short question about {topic}.", "--out", "question", "--max-tokens", "32",
-                    "--temperature", "0", "--concurrency", "8", "--cache", path("c.sqlite"), "--stats", path("s.json")]
+        let args = [
+            "--prompt", "Write one short question about {topic}.", "--out", "question", "--max-tokens", "32",
+            "--temperature", "0", "--concurrency", "8", "--cache", path("c.sqlite"), "--stats", path("s.json"),
+        ]
         let r = try gen(args, input: input(16))
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.lines.count, 16)
@@ -51,14 +60,20 @@ final class LlamaServerTests: ToolTestCase {
     }
 
     func testSamples() throws {
-        let r = try gen(["--prompt", "Name a colour.", "-n", "3", "--max-tokens", "8", "--temperature", "1.0", "--seed", "1", "--no-history"], input: input(2))
+        let r = try gen(
+            [
+                "--prompt", "Name a colour.", "-n", "3", "--max-tokens", "8", "--temperature", "1.0", "--seed", "1",
+                "--no-history",
+            ], input: input(2))
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.lines.count, 6)
         XCTAssertEqual(try r.lines.map { try parse($0)["sample"] as? Int }, [0, 1, 2, 0, 1, 2])
     }
 
     func testHookContinuesTheUserTurnThroughTheTemplateRoute() throws {
-        let r = try gen(["--truncate", "--prompt", "What is the", "--max-tokens", "40", "--seed", "3"], input: #"{"id":"h1"}"# + "\n")
+        let r = try gen(
+            ["--truncate", "--prompt", "What is the", "--max-tokens", "40", "--seed", "3"],
+            input: #"{"id":"h1"}"# + "\n")
         XCTAssertEqual(r.status, 0, r.stderr)
         let o = try parse(r.lines[0])
         let h = try XCTUnwrap((o["history"] as? [String: Any])?["hook"] as? [String: Any])
@@ -68,7 +83,8 @@ final class LlamaServerTests: ToolTestCase {
         XCTAssertTrue(prompt.hasSuffix("<|im_start|>user\nWhat is the"), prompt)
         XCTAssertFalse(prompt.contains("<|im_start|>assistant"))
         let hook = try XCTUnwrap(o["hook"] as? String)
-        XCTAssertFalse(hook.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "the model continued the user's text")
+        XCTAssertFalse(
+            hook.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "the model continued the user's text")
         XCTAssertTrue(["stop", "length"].contains(h["finish_reason"] as? String ?? ""))
         XCTAssertGreaterThan((h["usage"] as? [String: Any])?["completion_tokens"] as? Int ?? 0, 0)
     }
@@ -77,23 +93,32 @@ final class LlamaServerTests: ToolTestCase {
         let hook = try TemplateHook(base: server.baseURL, headers: [])
         let ids = try SpecialTokens.llama(hook, headers: [])
         func id(_ marker: String) throws -> Int {
-            let t = HTTPRequest.post(server.url + "/tokenize", body: Array(#"{"content":"\#(marker)","parse_special":true}"#.utf8))
+            let t = HTTPRequest.post(
+                server.url + "/tokenize", body: Array(#"{"content":"\#(marker)","parse_special":true}"#.utf8))
             let v = try JSONValue.parse(bytes: t.response)
             return Int(try XCTUnwrap(v.objectValue?["tokens"]?.arrayValue?.first?.doubleValue))
         }
         XCTAssertTrue(ids.contains(try id("<|im_start|>")), "\(ids)")
-        XCTAssertFalse(ids.contains(try id("<|im_end|>")), "the end of turn stays allowed, or the hook could not stop: \(ids) eot=\(hook.endOfTurn.debugDescription)")
+        XCTAssertFalse(
+            ids.contains(try id("<|im_end|>")),
+            "the end of turn stays allowed, or the hook could not stop: \(ids) eot=\(hook.endOfTurn.debugDescription)")
         // Emoji that are several byte tokens are not banned: their bytes also spell CJK and accented letters.
         let sentence = HTTPRequest.post(server.url + "/tokenize", body: Array(#"{"content":"这是一个测试 Ünïcödé ❤️"}"#.utf8))
-        let sentenceIDs = Set((try JSONValue.parse(bytes: sentence.response).objectValue?["tokens"]?.arrayValue ?? []).compactMap { $0.doubleValue.map(Int.init) })
+        let sentenceIDs = Set(
+            (try JSONValue.parse(bytes: sentence.response).objectValue?["tokens"]?.arrayValue ?? []).compactMap {
+                $0.doubleValue.map(Int.init)
+            })
         XCTAssertTrue(sentenceIDs.isDisjoint(with: Set(try SpecialTokens.llama(hook, headers: [], extra: ["❤️", "😂"]))))
-        let r = try gen(["--truncate", "--ban-special", "--prompt", "What is", "--max-tokens", "30", "--seed", "2"], input: "{}\n")
+        let r = try gen(
+            ["--truncate", "--ban-special", "--prompt", "What is", "--max-tokens", "30", "--seed", "2"], input: "{}\n")
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertFalse((try parse(r.lines[0])["hook"] as? String ?? "").contains("<|im_start|>"))
     }
 
     func testHookCacheKeyHoldsTheModel() throws {
-        let args = ["--truncate", "--prompt", "Why", "--max-tokens", "12", "--cache", path("hook.sqlite"), "--no-history"]
+        let args = [
+            "--truncate", "--prompt", "Why", "--max-tokens", "12", "--cache", path("hook.sqlite"), "--no-history",
+        ]
         let a = try gen(args + ["--model", "model-a"], input: "{}\n")
         XCTAssertEqual(a.status, 0, a.stderr)
         let b = try gen(args + ["--model", "model-b"], input: "{}\n")
@@ -103,13 +128,20 @@ final class LlamaServerTests: ToolTestCase {
     }
 
     func testRealJudgeAnswerParsesOrIsNull() throws {
-        let r = try Tools.run("mminf-score", ["--base-url", server.baseURL, "--rubric", "nonsense", "--max-tokens", "48", "--progress", "0"],
-                              input: #"{"instruction":"What colour is the bus?"}"# + "\n" + #"{"instruction":"bus the the ## purple"}"# + "\n")
+        let r = try Tools.run(
+            "mminf-score",
+            ["--base-url", server.baseURL, "--rubric", "nonsense", "--max-tokens", "48", "--progress", "0"],
+            input: #"{"instruction":"What colour is the bus?"}"# + "\n" + #"{"instruction":"bus the the ## purple"}"#
+                + "\n")
         XCTAssertEqual(r.status, 0, r.stderr)
         for line in r.lines {
             let o = try parse(line)
             let score = (o["scores"] as? [String: Any])?["nonsense"]
-            if let v = score as? Double { XCTAssertTrue((1...5).contains(v), "\(v)") } else { XCTAssertTrue(score is NSNull, "number or null: \(String(describing: score))") }
+            if let v = score as? Double {
+                XCTAssertTrue((1...5).contains(v), "\(v)")
+            } else {
+                XCTAssertTrue(score is NSNull, "number or null: \(String(describing: score))")
+            }
             let raw = ((o["history"] as? [String: Any])?["score_nonsense"] as? [String: Any])?["response"] as? String
             XCTAssertFalse((raw ?? "").isEmpty, "the raw judgement is kept")
         }
@@ -117,7 +149,9 @@ final class LlamaServerTests: ToolTestCase {
 
     func testContextOverflowFailsTheRecordWithTheServersText() throws {
         let long = String(repeating: "word ", count: 3000)
-        let r = try gen(["--prompt", "Summarise: {text}", "--max-tokens", "8"], input: #"{"id":"long","text":"\#(long)"}"# + "\n" + #"{"id":"short","text":"hi"}"# + "\n")
+        let r = try gen(
+            ["--prompt", "Summarise: {text}", "--max-tokens", "8"],
+            input: #"{"id":"long","text":"\#(long)"}"# + "\n" + #"{"id":"short","text":"hi"}"# + "\n")
         XCTAssertEqual(r.status, 1)
         XCTAssertEqual(r.lines.count, 1)
         let failed = try read("failed.jsonl")

@@ -6,7 +6,9 @@ import XCTest
 /// (--truncate) on both server routes, and --respond.
 final class OasisGenTests: ToolTestCase {
     /// A valid 1x1 PNG.
-    static let png = Data(base64Encoded: "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")!
+    static let png = Data(
+        base64Encoded:
+            "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")!
 
     func image(_ name: String) throws -> String {
         let url = dir.appendingPathComponent(name)
@@ -17,12 +19,16 @@ final class OasisGenTests: ToolTestCase {
     func freePort() throws -> Int {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"]
+        p.arguments = [
+            "python3", "-c", "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])",
+        ]
         let out = Pipe()
         p.standardOutput = out
         try p.run()
         p.waitUntilExit()
-        return Int(String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))!
+        return Int(
+            String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(
+                in: .whitespacesAndNewlines))!
     }
 
     func messages(_ r: JSONObjectLike) -> [[String: Any]] { r.body["messages"] as? [[String: Any]] ?? [] }
@@ -30,8 +36,9 @@ final class OasisGenTests: ToolTestCase {
     func testHookOnVLLMRouteSendsTheExactShape() throws {
         let d = try ChatDouble()
         _ = try image("cat.png")
-        let r = try Tools.run("mminf-gen", ["--base-url", d.baseURL, "--truncate", "--progress", "0", "--media-root", dir.path],
-                              input: #"{"id":"a","image":"cat.png"}"# + "\n")
+        let r = try Tools.run(
+            "mminf-gen", ["--base-url", d.baseURL, "--truncate", "--progress", "0", "--media-root", dir.path],
+            input: #"{"id":"a","image":"cat.png"}"# + "\n")
         XCTAssertEqual(r.status, 0, r.stderr)
         let req = try XCTUnwrap(try d.requests().first)
         XCTAssertEqual(req.body["add_generation_prompt"] as? Bool, false)
@@ -63,11 +70,13 @@ final class OasisGenTests: ToolTestCase {
 
     func testBanSpecialOnTheVLLMRoute() throws {
         let d = try ChatDouble()
-        let r = try Tools.run("mminf-gen", ["--base-url", d.baseURL, "--truncate", "--ban-special", "--progress", "0"], input: "{}\n")
+        let r = try Tools.run(
+            "mminf-gen", ["--base-url", d.baseURL, "--truncate", "--ban-special", "--progress", "0"], input: "{}\n")
         XCTAssertEqual(r.status, 0, r.stderr)
         let body = try XCTUnwrap(try d.requests().first).body
         let bias = try XCTUnwrap(body["logit_bias"] as? [String: Any])
-        func id(_ m: String) -> String { String(100000 + m.utf8.reduce(0) { $0 + Int($1) } % 5000) }  // the double's ids
+        // the double's ids
+        func id(_ m: String) -> String { String(100000 + m.utf8.reduce(0) { $0 + Int($1) } % 5000) }
         XCTAssertEqual(bias[id("<|im_start|>")] as? Int, -100)
         XCTAssertEqual(bias[id("<|vision_start|>")] as? Int, -100)
         XCTAssertNil(bias[id("<|im_end|>")], "the end of turn stays allowed")
@@ -77,19 +86,25 @@ final class OasisGenTests: ToolTestCase {
     func testRespondPutsMediaBeforeTheInstruction() throws {
         let d = try ChatDouble()
         let path = try image("chart.png")
-        let r = try Tools.run("mminf-gen", ["--base-url", d.baseURL, "--respond", "--system", "Be exact.", "--progress", "0", "--no-history"],
-                              input: #"{"images":["\#(path)","https://example.invalid/x.jpg"],"instruction":"Which bar is tallest?"}"# + "\n")
+        let r = try Tools.run(
+            "mminf-gen",
+            ["--base-url", d.baseURL, "--respond", "--system", "Be exact.", "--progress", "0", "--no-history"],
+            input: #"{"images":["\#(path)","https://example.invalid/x.jpg"],"instruction":"Which bar is tallest?"}"#
+                + "\n")
         XCTAssertEqual(r.status, 0, r.stderr)
         let msgs = messages(try XCTUnwrap(try d.requests().first))
         XCTAssertEqual(msgs[0]["content"] as? String, "Be exact.")
         let parts = try XCTUnwrap(msgs[1]["content"] as? [[String: Any]])
         XCTAssertEqual(parts.map { $0["type"] as? String }, ["image_url", "image_url", "text"])
-        XCTAssertEqual((parts[1]["image_url"] as? [String: Any])?["url"] as? String, "https://example.invalid/x.jpg", "URLs pass through")
+        XCTAssertEqual(
+            (parts[1]["image_url"] as? [String: Any])?["url"] as? String, "https://example.invalid/x.jpg",
+            "URLs pass through")
         XCTAssertEqual(parts[2]["text"] as? String, "Which bar is tallest?")
         XCTAssertTrue(r.lines[0].contains(#""response":"echo: Which bar is tallest?""#), r.lines[0])
 
-        let textOnly = try Tools.run("mminf-gen", ["--base-url", d.baseURL, "--respond", "--no-media", "--progress", "0"],
-                                     input: #"{"image":"\#(path)","instruction":"Q"}"# + "\n")
+        let textOnly = try Tools.run(
+            "mminf-gen", ["--base-url", d.baseURL, "--respond", "--no-media", "--progress", "0"],
+            input: #"{"image":"\#(path)","instruction":"Q"}"# + "\n")
         XCTAssertEqual(textOnly.status, 0)
         XCTAssertEqual(messages(try XCTUnwrap(try d.requests().last))[0]["content"] as? String, "Q")
     }
@@ -98,15 +113,26 @@ final class OasisGenTests: ToolTestCase {
         let d = try ChatDouble()
         try Data("{\"not\": \"an image\"}".utf8).write(to: dir.appendingPathComponent("fake.jpg"))
         _ = try image("ok.png")
-        let input = [#"{"id":1,"image":"missing.jpg","instruction":"q"}"#, #"{"id":2,"image":"fake.jpg","instruction":"q"}"#,
-                     #"{"id":3,"image":"ok.png","instruction":"q"}"#, #"{"id":4,"image":"ok.png","instruction":"q"}"#].joined(separator: "\n") + "\n"
-        let r = try Tools.run("mminf-gen", ["--base-url", d.baseURL, "--respond", "--progress", "0", "--media-root", dir.path,
-                                            "--failures", path("failed.jsonl"), "--cache", path("c.sqlite"), "--concurrency", "1", "--no-history"], input: input)
+        let input =
+            [
+                #"{"id":1,"image":"missing.jpg","instruction":"q"}"#, #"{"id":2,"image":"fake.jpg","instruction":"q"}"#,
+                #"{"id":3,"image":"ok.png","instruction":"q"}"#, #"{"id":4,"image":"ok.png","instruction":"q"}"#,
+            ].joined(separator: "\n") + "\n"
+        let r = try Tools.run(
+            "mminf-gen",
+            [
+                "--base-url", d.baseURL, "--respond", "--progress", "0", "--media-root", dir.path,
+                "--failures", path("failed.jsonl"), "--cache", path("c.sqlite"), "--concurrency", "1", "--no-history",
+            ], input: input)
         XCTAssertEqual(r.status, 1)
         XCTAssertEqual(r.lines.count, 2)
         let failed = try read("failed.jsonl")
-        XCTAssertTrue(failed.contains("image \(dir.path)/missing.jpg: cannot read it (No such file or directory)"), failed)
-        XCTAssertTrue(failed.contains("image \(dir.path)/fake.jpg: not a supported image (starts with 7B 22 6E 6F 74 22 3A 20: looks like text)"), failed)
+        XCTAssertTrue(
+            failed.contains("image \(dir.path)/missing.jpg: cannot read it (No such file or directory)"), failed)
+        XCTAssertTrue(
+            failed.contains(
+                "image \(dir.path)/fake.jpg: not a supported image (starts with 7B 22 6E 6F 74 22 3A 20: looks like text)"
+            ), failed)
         XCTAssertTrue(r.stderr.contains("1 requests, 1 cached"), "the same image content is one cache key: \(r.stderr)")
     }
 
@@ -127,7 +153,8 @@ final class OasisGenTests: ToolTestCase {
             if status == 0 { usleep(100_000) }
         }
         XCTAssertEqual(status, 404)
-        let r = try Tools.run("mminf-gen", ["--base-url", "http://127.0.0.1:\(port)/v1", "--model", "m", "--truncate"], input: "{}\n")
+        let r = try Tools.run(
+            "mminf-gen", ["--base-url", "http://127.0.0.1:\(port)/v1", "--model", "m", "--truncate"], input: "{}\n")
         XCTAssertEqual(r.status, 69)
         XCTAssertTrue(r.stderr.contains("cannot leave a user turn open for --truncate"), r.stderr)
         XCTAssertTrue(r.stderr.contains("mminf does not fall back"), r.stderr)

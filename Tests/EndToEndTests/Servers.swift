@@ -2,7 +2,8 @@ import Foundation
 import XCTest
 
 /// The package root, found from this file's path.
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
 
 /// The local chat-completions test double (Tests/double/chat_double.py), for
 /// faults a real server will not produce on demand.
@@ -15,18 +16,28 @@ final class ChatDouble {
     init(faults: String = "{}") throws {
         let portFile = FileManager.default.temporaryDirectory.appendingPathComponent("double-\(UUID().uuidString).port")
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", packageRoot.appendingPathComponent("Tests/double/chat_double.py").path,
-                             "--port", "0", "--port-file", portFile.path, "--faults", faults, "--log", logFile.path]
+        process.arguments = [
+            "python3", packageRoot.appendingPathComponent("Tests/double/chat_double.py").path,
+            "--port", "0", "--port-file", portFile.path, "--faults", faults, "--log", logFile.path,
+        ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
         let deadline = Date().addingTimeInterval(20)
         var found: Int?
         while Date() < deadline {
-            if let s = try? String(contentsOf: portFile, encoding: .utf8), let p = Int(s.trimmingCharacters(in: .whitespacesAndNewlines)) { found = p; break }
+            if let s = try? String(contentsOf: portFile, encoding: .utf8),
+                let p = Int(s.trimmingCharacters(in: .whitespacesAndNewlines))
+            {
+                found = p
+                break
+            }
             usleep(50_000)
         }
-        guard let found else { process.terminate(); throw XCTSkip("the test double did not start") }
+        guard let found else {
+            process.terminate()
+            throw XCTSkip("the test double did not start")
+        }
         port = found
     }
 
@@ -84,7 +95,12 @@ final class LlamaServer {
         let data = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         guard p.terminationStatus == 0 else {
-            throw NSError(domain: "mminf", code: 1, userInfo: [NSLocalizedDescriptionKey: "scripts/llama-server.sh start failed (run scripts/llama-server.sh build)"])
+            throw NSError(
+                domain: "mminf", code: 1,
+                userInfo: [
+                    NSLocalizedDescriptionKey:
+                        "scripts/llama-server.sh start failed (run scripts/llama-server.sh build)"
+                ])
         }
         url = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         port = String(url.split(separator: ":").last ?? "")

@@ -3,17 +3,28 @@ import XCTest
 
 final class SplitToolTests: ToolTestCase {
     func testExplodeQuestionsWithMaxParts() throws {
-        let input = try write("in.jsonl", """
-        {"id":"img1","image":"1.jpg","questions":"1. What is the man holding?\\n2. What colour is the bus?\\n\\n3. Is it raining?"}
-        {"id":"img2","image":"2.jpg","questions":"1. a\\n2. b\\n3. c\\n4. d\\n5. e\\n6. f\\n7. g\\n8. h"}
-        {"id":"img3","image":"3.jpg","questions":"   "}
-        """)
-        let r = try Tools.run("mminf-split", ["--field", "questions", "--into", "instruction", "--max-parts", "7",
-                                              "--rejected", path("rej.jsonl"), input])
+        let input = try write(
+            "in.jsonl",
+            """
+            {"id":"img1","image":"1.jpg","questions":"1. What is the man holding?\\n2. What colour is the bus?\\n\\n3. Is it raining?"}
+            {"id":"img2","image":"2.jpg","questions":"1. a\\n2. b\\n3. c\\n4. d\\n5. e\\n6. f\\n7. g\\n8. h"}
+            {"id":"img3","image":"3.jpg","questions":"   "}
+            """)
+        let r = try Tools.run(
+            "mminf-split",
+            [
+                "--field", "questions", "--into", "instruction", "--max-parts", "7",
+                "--rejected", path("rej.jsonl"), input,
+            ])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.lines.count, 3)
-        XCTAssertEqual(r.lines[1], #"{"id":"img1","image":"1.jpg","questions":"1. What is the man holding?\n2. What colour is the bus?\n\n3. Is it raining?","instruction":"What colour is the bus?","part":{"index":1,"count":3}}"#)
-        XCTAssertTrue(r.stderr.contains("3 in, 3 out, 2 dropped (1 split: 8 parts > --max-parts 7; 1 split: no parts in questions)"), r.stderr)
+        XCTAssertEqual(
+            r.lines[1],
+            #"{"id":"img1","image":"1.jpg","questions":"1. What is the man holding?\n2. What colour is the bus?\n\n3. Is it raining?","instruction":"What colour is the bus?","part":{"index":1,"count":3}}"#
+        )
+        XCTAssertTrue(
+            r.stderr.contains(
+                "3 in, 3 out, 2 dropped (1 split: 8 parts > --max-parts 7; 1 split: no parts in questions)"), r.stderr)
         let rej = try read("rej.jsonl").split(separator: "\n")
         XCTAssertEqual(rej.count, 2)
         XCTAssertTrue(rej[0].contains(#""line":2,"record":{"id":"img2""#))
@@ -21,20 +32,26 @@ final class SplitToolTests: ToolTestCase {
 
     func testJoinKeepsOnlyCompleteGroupsAndFiltersOnAll() throws {
         // caption_hallucination: paragraphs judged one by one, then joined per image.
-        let input = try write("in.jsonl", """
-        {"id":"a","paragraph":"p1","scores":{"correct":true},"part":{"index":0,"count":2}}
-        {"id":"a","paragraph":"p2","scores":{"correct":true},"part":{"index":1,"count":2}}
-        {"id":"b","paragraph":"q1","scores":{"correct":true},"part":{"index":0,"count":2}}
-        {"id":"b","paragraph":"q2","scores":{"correct":false},"part":{"index":1,"count":2}}
-        {"id":"c","paragraph":"r1","scores":{"correct":true},"part":{"index":0,"count":3}}
-        {"id":"c","paragraph":"r3","scores":{"correct":true},"part":{"index":2,"count":3}}
-        """)
-        let j = try Tools.run("mminf-split", ["--join", "id", "--collect", "paragraph,scores.correct", input, "--rejected", path("rej.jsonl")])
+        let input = try write(
+            "in.jsonl",
+            """
+            {"id":"a","paragraph":"p1","scores":{"correct":true},"part":{"index":0,"count":2}}
+            {"id":"a","paragraph":"p2","scores":{"correct":true},"part":{"index":1,"count":2}}
+            {"id":"b","paragraph":"q1","scores":{"correct":true},"part":{"index":0,"count":2}}
+            {"id":"b","paragraph":"q2","scores":{"correct":false},"part":{"index":1,"count":2}}
+            {"id":"c","paragraph":"r1","scores":{"correct":true},"part":{"index":0,"count":3}}
+            {"id":"c","paragraph":"r3","scores":{"correct":true},"part":{"index":2,"count":3}}
+            """)
+        let j = try Tools.run(
+            "mminf-split",
+            ["--join", "id", "--collect", "paragraph,scores.correct", input, "--rejected", path("rej.jsonl")])
         XCTAssertEqual(j.status, 0, j.stderr)
-        XCTAssertEqual(j.lines, [
-            #"{"id":"a","paragraph":["p1","p2"],"scores":{"correct":[true,true]}}"#,
-            #"{"id":"b","paragraph":["q1","q2"],"scores":{"correct":[true,false]}}"#,
-        ])
+        XCTAssertEqual(
+            j.lines,
+            [
+                #"{"id":"a","paragraph":["p1","p2"],"scores":{"correct":[true,true]}}"#,
+                #"{"id":"b","paragraph":["q1","q2"],"scores":{"correct":[true,false]}}"#,
+            ])
         XCTAssertTrue(try read("rej.jsonl").contains(#"{"reason":"join: incomplete group, 2 of 3 parts","#))
         let kept = try Tools.run("mminf-filter", ["all(scores.correct)"], stdin: j.stdout)
         XCTAssertEqual(kept.lines.count, 1)
@@ -44,7 +61,8 @@ final class SplitToolTests: ToolTestCase {
     func testShardsAreStableAndCompressed() throws {
         let records = (0..<300).map { #"{"id":"r\#($0)","v":\#($0)}"# }
         let input = try write("in.jsonl", records.joined(separator: "\n") + "\n")
-        let r = try Tools.run("mminf-split", ["--shards", "4", "--key", "id", "-o", path("s-{shard}.jsonl.zst"), input])
+        let r = try Tools.run(
+            "mminf-split", ["--shards", "4", "--key", "id", "-o", path("s-{shard}.jsonl.zst"), input])
         XCTAssertEqual(r.status, 0, r.stderr)
         var all: [String] = []
         var counts: [Int] = []
@@ -59,7 +77,8 @@ final class SplitToolTests: ToolTestCase {
         XCTAssertEqual(all.count, 300)
         XCTAssertTrue(counts.allSatisfy { $0 > 40 }, "hash spreads: \(counts)")
         // The shard of a key is fixed: r0 hashes (FNV-1a + SplitMix64, checked in Python) to shard 3 of 4.
-        XCTAssertTrue(try Tools.run("mminf-filter", ["-q", "true", path("s-3.jsonl.zst")]).lines.contains(#"{"id":"r0","v":0}"#))
+        XCTAssertTrue(
+            try Tools.run("mminf-filter", ["-q", "true", path("s-3.jsonl.zst")]).lines.contains(#"{"id":"r0","v":0}"#))
         let noPattern = try Tools.run("mminf-split", ["--shards", "2", input])
         XCTAssertEqual(noPattern.status, 64)
         XCTAssertTrue(noPattern.stderr.contains("--shards needs -o with {shard}"), noPattern.stderr)

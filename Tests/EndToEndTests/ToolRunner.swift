@@ -14,7 +14,10 @@ enum Tools {
     /// The folder holding the executables: the test bundle sits beside them.
     static let binDir: URL = {
         let bundle = Bundle(for: Marker.self).bundleURL
-        for candidate in [bundle, bundle.deletingLastPathComponent(), URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()]
+        for candidate in [
+            bundle, bundle.deletingLastPathComponent(),
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+        ]
         where FileManager.default.isExecutableFile(atPath: candidate.appendingPathComponent("mminf-filter").path) {
             return candidate
         }
@@ -25,7 +28,9 @@ enum Tools {
     /// Written by one reader thread, read after the group is done.
     final class Box: @unchecked Sendable { var data = Data() }
 
-    static func run(_ tool: String, _ args: [String], stdin: Data = Data(), cwd: URL? = nil, env: [String: String] = [:]) throws -> ToolRun {
+    static func run(
+        _ tool: String, _ args: [String], stdin: Data = Data(), cwd: URL? = nil, env: [String: String] = [:]
+    ) throws -> ToolRun {
         let p = Process()
         p.executableURL = binDir.appendingPathComponent(tool)
         p.arguments = args
@@ -34,14 +39,17 @@ enum Tools {
         for (k, v) in env { environment[k] = v }
         p.environment = environment
         if let cwd { p.currentDirectoryURL = cwd }
-        let inPipe = Pipe(), outPipe = Pipe(), errPipe = Pipe()
+        let inPipe = Pipe()
+        let outPipe = Pipe()
+        let errPipe = Pipe()
         p.standardInput = inPipe
         p.standardOutput = outPipe
         p.standardError = errPipe
         try p.run()
         // Feed stdin and drain both outputs concurrently so no pipe fills up.
         let group = DispatchGroup()
-        let out = Box(), err = Box()
+        let out = Box()
+        let err = Box()
         DispatchQueue.global().async(group: group) { out.data = outPipe.fileHandleForReading.readDataToEndOfFile() }
         DispatchQueue.global().async(group: group) { err.data = errPipe.fileHandleForReading.readDataToEndOfFile() }
         DispatchQueue.global().async(group: group) {
@@ -63,7 +71,8 @@ class ToolTestCase: XCTestCase {
     var dir: URL!
 
     override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("mminf-e2e-\(getpid())-\(UUID().uuidString.prefix(8))")
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "mminf-e2e-\(getpid())-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Exit codes shared by every tool (docs/exit-codes.md), after sysexits.h.
 public enum ExitStatus: Int32 {
     case ok = 0
@@ -23,8 +25,6 @@ public enum ExitStatus: Int32 {
         signal == SIGTERM ? .interruptedByTERM : .interruptedByINT
     }
 }
-
-import Foundation
 
 /// An error that ends a tool with a message and an exit code.
 public struct ToolError: Error, CustomStringConvertible {

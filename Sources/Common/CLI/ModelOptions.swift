@@ -5,13 +5,20 @@ import Foundation
 public struct ServerOptions: ParsableArguments {
     public init() {}
 
-    @Option(name: .customLong("base-url"), help: ArgumentHelp("OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (repeatable: requests go to the one with the fewest in flight). Default: $MMINF_BASE_URL.", valueName: "URL"))
+    @Option(
+        name: .customLong("base-url"),
+        help: ArgumentHelp(
+            "OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (repeatable: requests go to the one with the fewest in flight). Default: $MMINF_BASE_URL.",
+            valueName: "URL"))
     public var baseURLs: [String] = []
 
     @Option(help: ArgumentHelp("Model name. Default: $MMINF_MODEL, else the server's only model.", valueName: "NAME"))
     public var model: String?
 
-    @Option(help: ArgumentHelp("Environment variable holding the API key (default: MMINF_API_KEY, then OPENAI_API_KEY). Keys are never taken from the command line.", valueName: "NAME"))
+    @Option(
+        help: ArgumentHelp(
+            "Environment variable holding the API key (default: MMINF_API_KEY, then OPENAI_API_KEY). Keys are never taken from the command line.",
+            valueName: "NAME"))
     public var apiKeyEnv: String?
 
     @Flag(help: "Reach the server(s), list their models, confirm --model, and exit.")
@@ -23,7 +30,8 @@ public struct ServerOptions: ParsableArguments {
             urls = env.split(separator: ",").map(String.init)
         }
         guard !urls.isEmpty else {
-            throw ToolError.usage("no server: give --base-url URL or set MMINF_BASE_URL (e.g. http://127.0.0.1:8000/v1)")
+            throw ToolError.usage(
+                "no server: give --base-url URL or set MMINF_BASE_URL (e.g. http://127.0.0.1:8000/v1)")
         }
         return urls.map(ServerPool.normalize)
     }
@@ -55,9 +63,11 @@ public struct SamplingOptions: ParsableArguments {
     public init() {}
 
     @Option(help: "Sampling temperature.") public var temperature: Double?
-    @Option(help: "Nucleus sampling: keep the smallest set of tokens with this much probability.") public var topP: Double?
+    @Option(help: "Nucleus sampling: keep the smallest set of tokens with this much probability.") public var topP:
+        Double?
     @Option(help: "Sample from the K most likely tokens (vLLM, llama.cpp).") public var topK: Int?
-    @Option(help: "Drop tokens below this fraction of the top token's probability (vLLM, llama.cpp).") public var minP: Double?
+    @Option(help: "Drop tokens below this fraction of the top token's probability (vLLM, llama.cpp).") public var minP:
+        Double?
     @Option(help: "Most tokens to generate.") public var maxTokens: Int?
     @Option(help: "Fewest tokens to generate before an end is allowed (vLLM).") public var minTokens: Int?
     @Option(help: "Repetition penalty (vLLM, llama.cpp).") public var repetitionPenalty: Double?
@@ -65,8 +75,12 @@ public struct SamplingOptions: ParsableArguments {
     @Option(help: "Presence penalty.") public var presencePenalty: Double?
     @Option(help: "Seed; sample i of -n uses seed + i.") public var seed: Int?
     @Option(help: ArgumentHelp("Stop string (repeatable).", valueName: "TEXT")) public var stop: [String] = []
-    @Option(help: ArgumentHelp("Token biases as JSON, e.g. '{\"50256\": -100}'.", valueName: "JSON")) public var logitBias: String?
-    @Option(help: ArgumentHelp("JSON object merged into the request body last, for server-specific fields.", valueName: "JSON")) public var extra: String?
+    @Option(help: ArgumentHelp("Token biases as JSON, e.g. '{\"50256\": -100}'.", valueName: "JSON")) public
+        var logitBias: String?
+    @Option(
+        help: ArgumentHelp(
+            "JSON object merged into the request body last, for server-specific fields.", valueName: "JSON")) public
+        var extra: String?
 
     public func sampling() throws -> Sampling {
         var s = Sampling()
@@ -103,7 +117,9 @@ public struct MediaOptions: ParsableArguments {
     @Flag(help: "Do not send the record's media (for text-only models).")
     public var noMedia = false
 
-    @Option(help: ArgumentHelp("Folder that relative media paths are resolved against (default: the current folder).", valueName: "DIR"))
+    @Option(
+        help: ArgumentHelp(
+            "Folder that relative media paths are resolved against (default: the current folder).", valueName: "DIR"))
     public var mediaRoot: String?
 
     @Option(help: ArgumentHelp("Another field holding image paths or URLs (repeatable).", valueName: "FIELD"))
@@ -127,13 +143,23 @@ public struct EngineOptionGroup: ParsableArguments {
     @Option(help: ArgumentHelp("Seconds before one request times out.", valueName: "S")) public var timeout = 600.0
     @Option(help: ArgumentHelp("Seconds to wait for a connection.", valueName: "S")) public var connectTimeout = 10.0
     @Option(help: ArgumentHelp("At most N requests started per second.", valueName: "N")) public var rps: Double?
-    @Option(help: ArgumentHelp("At most N tokens (prompt + completion) per minute.", valueName: "N")) public var tpm: Double?
+    @Option(help: ArgumentHelp("At most N tokens (prompt + completion) per minute.", valueName: "N")) public var tpm:
+        Double?
     @Flag(help: "Write records as answers arrive instead of in input order.") public var unordered = false
-    @Option(help: ArgumentHelp("Records that may wait for an earlier slow one before input pauses (default 8 x concurrency).", valueName: "N")) public var window: Int?
-    @Option(help: ArgumentHelp("SQLite response cache; rerunning with it replays finished requests.", valueName: "FILE")) public var cache: String?
-    @Option(help: ArgumentHelp("Where records that fail go, with the reason (default STEP.failed.jsonl).", valueName: "FILE")) public var failures: String?
+    @Option(
+        help: ArgumentHelp(
+            "Records that may wait for an earlier slow one before input pauses (default 8 x concurrency).",
+            valueName: "N")) public var window: Int?
+    @Option(
+        help: ArgumentHelp("SQLite response cache; rerunning with it replays finished requests.", valueName: "FILE"))
+    public var cache: String?
+    @Option(
+        help: ArgumentHelp(
+            "Where records that fail go, with the reason (default STEP.failed.jsonl).", valueName: "FILE")) public
+        var failures: String?
     @Option(help: ArgumentHelp("Write the final figures as JSON to FILE.", valueName: "FILE")) public var stats: String?
-    @Option(help: ArgumentHelp("Seconds between progress lines on stderr (0: none).", valueName: "S")) public var progress = 10.0
+    @Option(help: ArgumentHelp("Seconds between progress lines on stderr (0: none).", valueName: "S")) public
+        var progress = 10.0
     @Flag(help: "Do not record prompts and answers under history.<step>.") public var noHistory = false
 
     public func validate() throws {

@@ -13,7 +13,10 @@ public enum BadLinePolicy: String, ExpressibleByArgument, CaseIterable {
 public struct IOOptions: ParsableArguments {
     public init() {}
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("Write records to FILE instead of stdout; a name ending in .zst is zstd-compressed.", valueName: "FILE"))
+    @Option(
+        name: .shortAndLong,
+        help: ArgumentHelp(
+            "Write records to FILE instead of stdout; a name ending in .zst is zstd-compressed.", valueName: "FILE"))
     public var output: String?
 
     @Flag(help: "Compress the output with zstd whatever its name.")
@@ -22,10 +25,14 @@ public struct IOOptions: ParsableArguments {
     @Option(help: ArgumentHelp("zstd compression level (1-19).", valueName: "N"))
     public var level: Int = 3
 
-    @Option(help: ArgumentHelp("Write every dropped record and bad line to FILE, each with the reason.", valueName: "FILE"))
+    @Option(
+        help: ArgumentHelp("Write every dropped record and bad line to FILE, each with the reason.", valueName: "FILE"))
     public var rejected: String?
 
-    @Option(help: ArgumentHelp("On a line that is not a JSON object: stop (default) or skip it to the reject stream.", valueName: "stop|skip"))
+    @Option(
+        help: ArgumentHelp(
+            "On a line that is not a JSON object: stop (default) or skip it to the reject stream.",
+            valueName: "stop|skip"))
     public var badLines: BadLinePolicy = .stop
 
     @Flag(name: .shortAndLong, help: "Do not print the summary line on stderr.")
@@ -78,9 +85,12 @@ public final class RecordTool {
             summary.recordsIn += 1
             do {
                 try body(line)
-            } catch let e as JSONSyntaxError { try badLine(line, e)
-            } catch let e as UTF8Error { try badLine(line, e)
-            } catch let e as RecordError { try badLine(line, e)
+            } catch let e as JSONSyntaxError {
+                try badLine(line, e)
+            } catch let e as UTF8Error {
+                try badLine(line, e)
+            } catch let e as RecordError {
+                try badLine(line, e)
             }
         }
     }
@@ -93,7 +103,9 @@ public final class RecordTool {
         if badLineWarnings < 5 {
             RecordTool.printError("\(name): skipped \(bad.description)")
         } else if badLineWarnings == 5 {
-            RecordTool.printError("\(name): skipping further bad lines quietly (see the summary\(rejects == nil ? "" : " and --rejected"))")
+            RecordTool.printError(
+                "\(name): skipping further bad lines quietly (see the summary\(rejects == nil ? "" : " and --rejected"))"
+            )
         }
         badLineWarnings += 1
         let isJSON = !(error is JSONSyntaxError || error is UTF8Error)

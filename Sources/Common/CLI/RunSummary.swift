@@ -41,7 +41,8 @@ public final class RunSummary {
         if callsModel { s += ", \(failed) failed" }
         s += ", \(badLines) bad line\(badLines == 1 ? "" : "s")"
         if callsModel {
-            s += "; \(requests) requests, \(cacheHits) cached, \(retries) retries, tokens \(promptTokens) in / \(completionTokens) out"
+            s +=
+                "; \(requests) requests, \(cacheHits) cached, \(retries) retries, tokens \(promptTokens) in / \(completionTokens) out"
         }
         let t = elapsed
         s += String(format: ", %.2fs", t)
@@ -77,7 +78,9 @@ extension RunSummary {
         let t = elapsed
         o["elapsed_s"] = .double((t * 1000).rounded() / 1000)
         o["records_per_s"] = .double(t > 0 ? (Double(recordsIn) / t * 10).rounded() / 10 : 0)
-        if callsModel { o["completion_tokens_per_s"] = .double(t > 0 ? (Double(completionTokens) / t * 10).rounded() / 10 : 0) }
+        if callsModel {
+            o["completion_tokens_per_s"] = .double(t > 0 ? (Double(completionTokens) / t * 10).rounded() / 10 : 0)
+        }
         return .object(o)
     }
 }

@@ -35,7 +35,8 @@ public final class ResponseCache {
         try exec("PRAGMA journal_mode=WAL")
         // NORMAL in WAL mode survives a killed process; only a power cut can lose the last commits.
         try exec("PRAGMA synchronous=NORMAL")
-        try exec("""
+        try exec(
+            """
             CREATE TABLE IF NOT EXISTS responses (
                 key TEXT PRIMARY KEY,
                 response BLOB NOT NULL,
@@ -77,7 +78,10 @@ public final class ResponseCache {
         let rc = sqlite3_step(s)
         if rc == SQLITE_ROW {
             let n = Int(sqlite3_column_bytes(s, 0))
-            guard n > 0, let p = sqlite3_column_blob(s, 0) else { hits += 1; return [] }
+            guard n > 0, let p = sqlite3_column_blob(s, 0) else {
+                hits += 1
+                return []
+            }
             hits += 1
             return Array(UnsafeRawBufferPointer(start: p, count: n))
         }

@@ -29,10 +29,13 @@ public enum ConversationFormat: String, ExpressibleByArgument, CaseIterable {
     /// conversation (the ones `--set` wrote and the ones `--keep` names).
     public func export(_ record: JSONValue, fields: Fields, carry: [FieldPath]) throws -> JSONValue {
         guard let instruction = record.value(at: fields.instruction) else {
-            throw RecordError.missing(fields.instruction.description, hint: "--format needs the instruction (name it with --instruction-field)")
+            throw RecordError.missing(
+                fields.instruction.description,
+                hint: "--format needs the instruction (name it with --instruction-field)")
         }
         guard let response = record.value(at: fields.response) else {
-            throw RecordError.missing(fields.response.description, hint: "--format needs the response (name it with --response-field)")
+            throw RecordError.missing(
+                fields.response.description, hint: "--format needs the response (name it with --response-field)")
         }
         let system = fields.system.flatMap { record.value(at: $0) }
         var out = JSONObject()
@@ -53,13 +56,19 @@ public enum ConversationFormat: String, ExpressibleByArgument, CaseIterable {
                 if !tags.isEmpty { human = tags.joined(separator: "\n") + "\n" + human }
             }
             var turns: [JSONValue] = []
-            if let system { turns.append(.object(JSONObject([("from", .string("system")), ("value", .string(Template.text(of: system)))]))) }
+            if let system {
+                turns.append(
+                    .object(JSONObject([("from", .string("system")), ("value", .string(Template.text(of: system)))])))
+            }
             turns.append(.object(JSONObject([("from", .string("human")), ("value", .string(human))])))
             turns.append(.object(JSONObject([("from", .string("gpt")), ("value", .string(responseText))])))
             out["conversations"] = .array(turns)
         case .openai:
             var messages: [JSONValue] = []
-            if let system { messages.append(.object(JSONObject([("role", .string("system")), ("content", .string(Template.text(of: system)))]))) }
+            if let system {
+                messages.append(
+                    .object(JSONObject([("role", .string("system")), ("content", .string(Template.text(of: system)))])))
+            }
             var parts: [JSONValue] = media.map { m in
                 let type = m.kind == "image" ? "image_url" : "video_url"
                 return .object(JSONObject([("type", .string(type)), (type, .object(JSONObject([("url", m.ref)])))]))

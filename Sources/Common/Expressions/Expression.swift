@@ -7,8 +7,8 @@
 public final class Expression {
     indirect enum Node {
         case literal(JSONValue)
-        case field(Int, column: Int)                 // index into `paths`
-        case element(FieldPath?, column: Int)        // @ or @.path inside all/any/count
+        case field(Int, column: Int)  // index into `paths`
+        case element(FieldPath?, column: Int)  // @ or @.path inside all/any/count
         case not(Node)
         case negate(Node, column: Int)
         case binary(String, Node, Node, column: Int)
@@ -79,7 +79,10 @@ struct ExpressionParser {
 
     var current: Token { tokens[i] }
 
-    func isOp(_ s: String) -> Bool { if case .op(s) = current.kind { return true }; return false }
+    func isOp(_ s: String) -> Bool {
+        if case .op(s) = current.kind { return true }
+        return false
+    }
 
     mutating func expectOp(_ s: String, _ what: String) throws {
         guard isOp(s) else { throw error(current, "expected '\(s)' \(what), found \(describe(current))") }
@@ -153,7 +156,8 @@ struct ExpressionParser {
             let regex: Regex
             do { regex = try Regex(pattern, flags: flags) } catch let e as Regex.CompileError {
                 // Column of the pattern character PCRE2 complained about (+1 for the slash).
-                throw ExpressionError(expression: text, column: current.column + 1 + e.offset, message: "bad regex: \(e.message)")
+                throw ExpressionError(
+                    expression: text, column: current.column + 1 + e.offset, message: "bad regex: \(e.message)")
             }
             i += 1
             return .match(left, regex, negated: negated, column: t.column)
@@ -184,8 +188,15 @@ struct ExpressionParser {
     }
 
     mutating func parseUnary() throws -> Expression.Node {
-        if isOp("!") { i += 1; return .not(try parseUnary()) }
-        if isOp("-") { let t = current; i += 1; return .negate(try parseUnary(), column: t.column) }
+        if isOp("!") {
+            i += 1
+            return .not(try parseUnary())
+        }
+        if isOp("-") {
+            let t = current
+            i += 1
+            return .negate(try parseUnary(), column: t.column)
+        }
         return try parsePrimary()
     }
 
@@ -201,7 +212,9 @@ struct ExpressionParser {
         case .regex:
             throw error(t, "a regex goes after '~' or '!~', as in: field ~ /pattern/")
         case .at:
-            guard elementScopes > 0 else { throw error(t, "'@' stands for an array element and only works inside all(), any() or count()") }
+            guard elementScopes > 0 else {
+                throw error(t, "'@' stands for an array element and only works inside all(), any() or count()")
+            }
             i += 1
             if isOp(".") || isOp("[") {
                 let path = try parsePathTail(start: [], text: "@", column: t.column)
@@ -238,7 +251,9 @@ struct ExpressionParser {
         while true {
             if isOp(".") {
                 i += 1
-                guard case .identifier(let k) = current.kind else { throw error(current, "expected a field name after '.'") }
+                guard case .identifier(let k) = current.kind else {
+                    throw error(current, "expected a field name after '.'")
+                }
                 i += 1
                 comps.append(.key(k))
                 s += (s.isEmpty ? "" : ".") + k
@@ -277,7 +292,10 @@ struct ExpressionParser {
                 let a = try parseCoalesce()
                 if quantifier && args.count == 1 { elementScopes -= 1 }
                 args.append(a)
-                if isOp(",") { i += 1; continue }
+                if isOp(",") {
+                    i += 1
+                    continue
+                }
                 break
             }
         }

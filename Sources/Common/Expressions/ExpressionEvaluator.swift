@@ -45,7 +45,11 @@ struct EvalContext {
             let p = paths[i].description
             return { ctx in
                 guard let v = ctx.fields[i] else {
-                    throw RecordError.missing(p, hint: "the expression reads it at column \(column); write exists(\(p)) or \(p) ?? DEFAULT where it may be missing")
+                    throw RecordError.missing(
+                        p,
+                        hint:
+                            "the expression reads it at column \(column); write exists(\(p)) or \(p) ?? DEFAULT where it may be missing"
+                    )
                 }
                 return v
             }
@@ -54,7 +58,8 @@ struct EvalContext {
                 let e = ctx.elements.last!
                 guard let path else { return e }
                 guard let v = e.value(at: path) else {
-                    throw RecordError.missing(path.description, hint: "an array element lacks it (expression column \(column))")
+                    throw RecordError.missing(
+                        path.description, hint: "an array element lacks it (expression column \(column))")
                 }
                 return v
             }
@@ -71,19 +76,22 @@ struct EvalContext {
                 }
             }
         case .and(let a, let b):
-            let ca = c(a), cb = c(b)
+            let ca = c(a)
+            let cb = c(b)
             return { ctx in
                 guard try ca(&ctx).isTruthy else { return .bool(false) }
                 return .bool(try cb(&ctx).isTruthy)
             }
         case .or(let a, let b):
-            let ca = c(a), cb = c(b)
+            let ca = c(a)
+            let cb = c(b)
             return { ctx in
                 if try ca(&ctx).isTruthy { return .bool(true) }
                 return .bool(try cb(&ctx).isTruthy)
             }
         case .coalesce(let a, let b):
-            let ca = c(a), cb = c(b)
+            let ca = c(a)
+            let cb = c(b)
             return { ctx in
                 let left: JSONValue?
                 if let found = ctx.lookup(a) { left = found } else { left = try ca(&ctx) }
@@ -101,7 +109,8 @@ struct EvalContext {
                 }
             }
         case .binary(let op, let a, let b, let column):
-            let ca = c(a), cb = c(b)
+            let ca = c(a)
+            let cb = c(b)
             // Numbers compared with numbers are the common case: no dispatch on the operator text.
             let compare: ((Double, Double) -> Bool)?
             switch op {
@@ -114,8 +123,11 @@ struct EvalContext {
             default: compare = nil
             }
             return { ctx in
-                let x = try ca(&ctx), y = try cb(&ctx)
-                if let compare, case .number(let p) = x, case .number(let q) = y { return .bool(compare(p.value, q.value)) }
+                let x = try ca(&ctx)
+                let y = try cb(&ctx)
+                if let compare, case .number(let p) = x, case .number(let q) = y {
+                    return .bool(compare(p.value, q.value))
+                }
                 return try ctx.binary(op, x, y, column)
             }
         case .call(let name, let args, let column):
@@ -137,7 +149,8 @@ struct EvalContext {
             case (.string(let p), .string(let q)):
                 order = p < q ? .orderedAscending : (p > q ? .orderedDescending : .orderedSame)
             default:
-                throw typeError(column, "cannot compare a \(x.typeName) (\(x)) with a \(y.typeName) (\(y)) using '\(op)'")
+                throw typeError(
+                    column, "cannot compare a \(x.typeName) (\(x)) with a \(y.typeName) (\(y)) using '\(op)'")
             }
             switch op {
             case "<": return .bool(order == .orderedAscending)
@@ -164,7 +177,9 @@ struct EvalContext {
         }
     }
 
-    mutating func call(_ name: String, _ args: [Expression.Node], _ compiled: [Compiled], _ column: Int) throws -> JSONValue {
+    mutating func call(_ name: String, _ args: [Expression.Node], _ compiled: [Compiled], _ column: Int) throws
+        -> JSONValue
+    {
         switch name {
         case "exists":
             guard let found = lookup(args[0]) else { return .bool(false) }
@@ -231,7 +246,8 @@ struct EvalContext {
             switch (v, values[1]) {
             case (.null, _): return .bool(false)
             case (.string(let s), .string(let t)): return .bool(name == "startswith" ? s.hasPrefix(t) : s.hasSuffix(t))
-            default: throw typeError(column, "\(name)() needs two strings, got a \(v.typeName) and a \(values[1].typeName)")
+            default:
+                throw typeError(column, "\(name)() needs two strings, got a \(v.typeName) and a \(values[1].typeName)")
             }
         case "number":
             switch v {

@@ -13,9 +13,9 @@ struct Token {
     enum Kind: Equatable {
         case number(Double, String)
         case string(String)
-        case regex(String, String)      // pattern, flags
+        case regex(String, String)  // pattern, flags
         case identifier(String)
-        case at                         // @, the element inside all/any/count
+        case at  // @, the element inside all/any/count
         case op(String)
         case end
     }
@@ -50,7 +50,10 @@ struct ExpressionLexer {
         }
     }
 
-    static let operators = ["==", "!=", "<=", ">=", "&&", "||", "!~", "??", "<", ">", "!", "+", "-", "*", "/", "%", "(", ")", ",", "~", ".", "[", "]"]
+    static let operators = [
+        "==", "!=", "<=", ">=", "&&", "||", "!~", "??", "<", ">", "!", "+", "-", "*", "/", "%", "(", ")", ",", "~", ".",
+        "[", "]",
+    ]
 
     mutating func tokenize() throws -> [Token] {
         while true {
@@ -60,11 +63,21 @@ struct ExpressionLexer {
             let c = chars[i]
             if c.isNumber && c.isASCII {
                 var s = ""
-                while i < chars.count, chars[i].isASCII, chars[i].isNumber || chars[i] == "." { s.append(chars[i]); i += 1 }
+                while i < chars.count, chars[i].isASCII, chars[i].isNumber || chars[i] == "." {
+                    s.append(chars[i])
+                    i += 1
+                }
                 if i < chars.count, chars[i] == "e" || chars[i] == "E" {
-                    s.append(chars[i]); i += 1
-                    if i < chars.count, chars[i] == "+" || chars[i] == "-" { s.append(chars[i]); i += 1 }
-                    while i < chars.count, chars[i].isASCII, chars[i].isNumber { s.append(chars[i]); i += 1 }
+                    s.append(chars[i])
+                    i += 1
+                    if i < chars.count, chars[i] == "+" || chars[i] == "-" {
+                        s.append(chars[i])
+                        i += 1
+                    }
+                    while i < chars.count, chars[i].isASCII, chars[i].isNumber {
+                        s.append(chars[i])
+                        i += 1
+                    }
                 }
                 guard let v = Double(s) else { throw error(start, "bad number '\(s)'") }
                 tokens.append(Token(kind: .number(v, s), column: start))
@@ -80,17 +93,24 @@ struct ExpressionLexer {
                         pattern.append(chars[i + 1])
                         i += 2
                     } else {
-                        pattern.append(chars[i]); i += 1
+                        pattern.append(chars[i])
+                        i += 1
                     }
                 }
                 guard i < chars.count else { throw error(start, "regex is never closed; end it with '/'") }
                 i += 1
                 var flags = ""
-                while i < chars.count, chars[i].isLetter { flags.append(chars[i]); i += 1 }
+                while i < chars.count, chars[i].isLetter {
+                    flags.append(chars[i])
+                    i += 1
+                }
                 tokens.append(Token(kind: .regex(pattern, flags), column: start))
             } else if c.isLetter || c == "_" {
                 var s = ""
-                while i < chars.count, chars[i].isLetter || chars[i].isNumber || chars[i] == "_" { s.append(chars[i]); i += 1 }
+                while i < chars.count, chars[i].isLetter || chars[i].isNumber || chars[i] == "_" {
+                    s.append(chars[i])
+                    i += 1
+                }
                 tokens.append(Token(kind: .identifier(s), column: start))
             } else if c == "@" {
                 i += 1
@@ -99,7 +119,10 @@ struct ExpressionLexer {
                 var matched: String?
                 for op in ExpressionLexer.operators {
                     let n = op.count
-                    if i + n <= chars.count, String(chars[i..<(i + n)]) == op { matched = op; break }
+                    if i + n <= chars.count, String(chars[i..<(i + n)]) == op {
+                        matched = op
+                        break
+                    }
                 }
                 guard let op = matched else {
                     if c == "=" { throw error(start, "use '==' to compare") }
@@ -127,7 +150,8 @@ struct ExpressionLexer {
                 }
                 i += 2
             } else {
-                s.append(chars[i]); i += 1
+                s.append(chars[i])
+                i += 1
             }
         }
         guard i < chars.count else { throw error(start, "string is never closed; end it with \(q)") }

@@ -50,7 +50,9 @@ public final class RecordFilter {
         identitySlots = whereSlots.map { $0 == Array(0..<$0.count) }
         onlySelects = plan.onlySelects
         wheres = plan.wheres
-        whereReasons = plan.wheres.map { "where: " + $0.text.split(whereSeparator: \.isWhitespace).joined(separator: " ") }
+        whereReasons = plan.wheres.map {
+            "where: " + $0.text.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        }
         extractor = FieldExtractor(paths: all)
         values = Array(repeating: nil, count: all.count)
     }

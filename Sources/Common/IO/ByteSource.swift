@@ -1,5 +1,5 @@
-import Foundation
 import CZstd
+import Foundation
 
 /// Something that fills a buffer with bytes; 0 means the end.
 public protocol ByteSource: AnyObject {
@@ -45,7 +45,8 @@ public final class FileByteSource: ByteSource {
         if path == "-" { return FileByteSource(fd: 0, name: "<stdin>", ownsFD: false) }
         let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
-            throw InputError(source: path, message: "cannot open: \(String(cString: strerror(errno)))", status: .noInput)
+            throw InputError(
+                source: path, message: "cannot open: \(String(cString: strerror(errno)))", status: .noInput)
         }
         var st = stat()
         if fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR {
@@ -58,7 +59,10 @@ public final class FileByteSource: ByteSource {
     public func read(into buffer: UnsafeMutablePointer<UInt8>, capacity: Int) throws -> Int {
         while true {
             let n = Glibc.read(fd, buffer, capacity)
-            if n >= 0 { bytesRead += n; return n }
+            if n >= 0 {
+                bytesRead += n
+                return n
+            }
             if errno == EINTR { continue }
             throw InputError(source: name, message: "read failed: \(String(cString: strerror(errno)))")
         }
@@ -128,7 +132,11 @@ final class ZstdByteSource: ByteSource {
             }
             if inPos == inEnd && inputDone {
                 if frameOpen {
-                    throw InputError(source: name, message: "truncated zstd stream: the file ends inside a frame after \(compressedRead) compressed bytes; the file is incomplete (re-create it, or decompress what is there with `zstd -d`)", status: .dataError)
+                    throw InputError(
+                        source: name,
+                        message:
+                            "truncated zstd stream: the file ends inside a frame after \(compressedRead) compressed bytes; the file is incomplete (re-create it, or decompress what is there with `zstd -d`)",
+                        status: .dataError)
                 }
                 return 0
             }
@@ -136,7 +144,9 @@ final class ZstdByteSource: ByteSource {
             var outb = ZSTD_outBuffer(dst: buffer, size: capacity, pos: 0)
             let hint = ZSTD_decompressStream(dctx, &outb, &inb)
             if ZSTD_isError(hint) != 0 {
-                throw InputError(source: name, message: "corrupt zstd data: \(String(cString: ZSTD_getErrorName(hint)))", status: .dataError)
+                throw InputError(
+                    source: name, message: "corrupt zstd data: \(String(cString: ZSTD_getErrorName(hint)))",
+                    status: .dataError)
             }
             inPos = inb.pos
             frameOpen = hint != 0
@@ -213,7 +223,10 @@ final class ThreadedChunkSource: ChunkSource {
         while true {
             condition.lock()
             while free.isEmpty && !stopping { condition.wait() }
-            if stopping { condition.unlock(); break }
+            if stopping {
+                condition.unlock()
+                break
+            }
             let buf = free.removeLast()
             condition.unlock()
             var n = 0
@@ -225,7 +238,10 @@ final class ThreadedChunkSource: ChunkSource {
                 while n < chunkSize {
                     let want = chunkSize - n
                     let got = try source.read(into: buf + n, capacity: want)
-                    if got == 0 { atEnd = true; break }
+                    if got == 0 {
+                        atEnd = true
+                        break
+                    }
                     n += got
                     if got < want && source.mayStall { break }
                 }
@@ -290,7 +306,9 @@ public enum InputOpener {
         var probe = [UInt8](repeating: 0, count: 4)
         var got = 0
         while got < 4 {
-            let n = try probe.withUnsafeMutableBufferPointer { try file.read(into: $0.baseAddress! + got, capacity: 4 - got) }
+            let n = try probe.withUnsafeMutableBufferPointer {
+                try file.read(into: $0.baseAddress! + got, capacity: 4 - got)
+            }
             if n == 0 { break }
             got += n
         }

@@ -1,5 +1,5 @@
-import Foundation
 import CZstd
+import Foundation
 
 /// Writing an output failed. `closed` is a reader that went away (`| head`),
 /// which ends a tool quietly rather than as an error.
@@ -53,7 +53,8 @@ public final class OutputSink {
         guard let path, path != "-" else { return OutputSink(fd: 1, name: "<stdout>", ownsFD: false, zstdLevel: lvl) }
         let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         if fd < 0 {
-            throw OutputError(destination: path, message: "cannot create: \(String(cString: strerror(errno)))", closed: false)
+            throw OutputError(
+                destination: path, message: "cannot create: \(String(cString: strerror(errno)))", closed: false)
         }
         return OutputSink(fd: fd, name: path, ownsFD: true, zstdLevel: lvl)
     }
@@ -103,7 +104,10 @@ public final class OutputSink {
         while true {
             var output = ZSTD_outBuffer(dst: zbuffer, size: zcapacity, pos: 0)
             let r = ZSTD_compressStream2(cctx, &output, &input, mode)
-            if ZSTD_isError(r) != 0 { throw OutputError(destination: name, message: "zstd: \(String(cString: ZSTD_getErrorName(r)))", closed: false) }
+            if ZSTD_isError(r) != 0 {
+                throw OutputError(
+                    destination: name, message: "zstd: \(String(cString: ZSTD_getErrorName(r)))", closed: false)
+            }
             try writeAll(zbuffer!, output.pos)
             if r == 0 { break }
         }
@@ -125,7 +129,10 @@ public final class OutputSink {
         while input.pos < input.size {
             var output = ZSTD_outBuffer(dst: zbuffer, size: zcapacity, pos: 0)
             let r = ZSTD_compressStream2(cctx, &output, &input, ZSTD_e_continue)
-            if ZSTD_isError(r) != 0 { throw OutputError(destination: name, message: "zstd: \(String(cString: ZSTD_getErrorName(r)))", closed: false) }
+            if ZSTD_isError(r) != 0 {
+                throw OutputError(
+                    destination: name, message: "zstd: \(String(cString: ZSTD_getErrorName(r)))", closed: false)
+            }
             try writeAll(zbuffer!, output.pos)
         }
     }
@@ -137,7 +144,8 @@ public final class OutputSink {
             if w < 0 {
                 if errno == EINTR { continue }
                 let e = errno
-                throw OutputError(destination: name, message: "write failed: \(String(cString: strerror(e)))", closed: e == EPIPE)
+                throw OutputError(
+                    destination: name, message: "write failed: \(String(cString: strerror(e)))", closed: e == EPIPE)
             }
             done += w
         }
@@ -151,7 +159,8 @@ public final class OutputSink {
         try flushBuffer()
         try drainCompressor(ZSTD_e_end)
         if ownsFD, Glibc.close(fd) != 0 {
-            throw OutputError(destination: name, message: "close failed: \(String(cString: strerror(errno)))", closed: false)
+            throw OutputError(
+                destination: name, message: "close failed: \(String(cString: strerror(errno)))", closed: false)
         }
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Sampling settings sent with each request; nil means "the server's default".
 public struct Sampling {
     public var temperature: Double?
@@ -57,8 +59,12 @@ public enum ContentPart {
     var json: JSONValue {
         switch self {
         case .text(let t): return .object(JSONObject([("type", .string("text")), ("text", .string(t))]))
-        case .imageURL(let u): return .object(JSONObject([("type", .string("image_url")), ("image_url", .object(JSONObject([("url", .string(u))])))]))
-        case .videoURL(let u): return .object(JSONObject([("type", .string("video_url")), ("video_url", .object(JSONObject([("url", .string(u))])))]))
+        case .imageURL(let u):
+            return .object(
+                JSONObject([("type", .string("image_url")), ("image_url", .object(JSONObject([("url", .string(u))])))]))
+        case .videoURL(let u):
+            return .object(
+                JSONObject([("type", .string("video_url")), ("video_url", .object(JSONObject([("url", .string(u))])))]))
         }
     }
 }
@@ -127,5 +133,3 @@ public struct ChatRequest {
         return SHA256.hexString(h.finish())
     }
 }
-
-import Foundation

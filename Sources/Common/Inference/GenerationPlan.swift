@@ -28,7 +28,9 @@ public struct GenerationPlan {
     /// Token ids the model must not write (`--ban-special`: the template's special markers).
     public var bannedTokens: [Int] = []
 
-    public init(model: String, system: PromptTemplate?, prompt: PromptTemplate, sampling: Sampling, out: FieldPath, step: String) {
+    public init(
+        model: String, system: PromptTemplate?, prompt: PromptTemplate, sampling: Sampling, out: FieldPath, step: String
+    ) {
         self.model = model
         self.system = system
         self.prompt = prompt
@@ -58,12 +60,16 @@ public struct GenerationPlan {
         } else {
             // Media first (a shared image prefix keeps servers' prefix caches warm), then the text,
             // which the hook keeps as an explicit part even when empty.
-            messages.append(ChatMessage(role: "user", parts: items.map { GenerationPlan.part($0, url: $0.url) } + [.text(text)]))
-            keyMessages.append(ChatMessage(role: "user", parts: items.map { GenerationPlan.part($0, url: $0.keyReference) } + [.text(text)]))
+            messages.append(
+                ChatMessage(role: "user", parts: items.map { GenerationPlan.part($0, url: $0.url) } + [.text(text)]))
+            keyMessages.append(
+                ChatMessage(
+                    role: "user", parts: items.map { GenerationPlan.part($0, url: $0.keyReference) } + [.text(text)]))
         }
         return (0..<samples).map { i in
             let body = chatBody(messages, sample: i, hook: hook)
-            let key = withCache ? ChatRequest.cacheKey(body: chatBody(keyMessages, sample: i, hook: hook), sample: i) : nil
+            let key =
+                withCache ? ChatRequest.cacheKey(body: chatBody(keyMessages, sample: i, hook: hook), sample: i) : nil
             return PlannedCall(path: "/chat/completions", body: body, cacheKey: key)
         }
     }
@@ -128,16 +134,25 @@ public struct GenerationPlan {
     func templateCalls(_ items: [MediaItem], _ seed: String, _ systemText: String?) throws -> [PlannedCall] {
         guard let templateHook else { throw RecordError.message("the template route needs the server's /props") }
         for m in items where m.base64 == nil {
-            throw RecordError.message("\(m.kind.rawValue) \(m.reference): llama.cpp's /completion takes media as bytes; mminf does not download URLs (give a local path or a data: URL)")
+            throw RecordError.message(
+                "\(m.kind.rawValue) \(m.reference): llama.cpp's /completion takes media as bytes; mminf does not download URLs (give a local path or a data: URL)"
+            )
         }
         let rendered = try templateHook.prompt(system: systemText, mediaCount: items.count, seed: seed)
         func body(_ sample: Int, forKey: Bool) -> [UInt8] {
             // The key sees neither the bytes nor the server's random media marker.
             let text = forKey ? rendered.replacingOccurrences(of: templateHook.mediaMarker, with: "<media>") : rendered
-            let prompt: JSONValue = items.isEmpty ? .string(text) : .object(JSONObject([
-                ("prompt_string", .string(text)),
-                ("multimodal_data", .array(items.map { .string(forKey ? $0.keyReference : ($0.base64 ?? $0.url)) })),
-            ]))
+            let prompt: JSONValue =
+                items.isEmpty
+                ? .string(text)
+                : .object(
+                    JSONObject([
+                        ("prompt_string", .string(text)),
+                        (
+                            "multimodal_data",
+                            .array(items.map { .string(forKey ? $0.keyReference : ($0.base64 ?? $0.url)) })
+                        ),
+                    ]))
             var o = JSONObject([("model", .string(model)), ("prompt", prompt)])
             // The same settings under llama.cpp's names.
             for m in sampling.members(sample: sample) {
@@ -150,7 +165,9 @@ public struct GenerationPlan {
             }
             if (!banned.isEmpty || !bannedTokens.isEmpty) && o["logit_bias"] == nil {
                 // llama.cpp: false forbids a token outright; strings stand for their tokens.
-                o["logit_bias"] = .array(bannedTokens.map { .array([.int($0), .bool(false)]) } + banned.map { .array([.string($0), .bool(false)]) })
+                o["logit_bias"] = .array(
+                    bannedTokens.map { .array([.int($0), .bool(false)]) }
+                        + banned.map { .array([.string($0), .bool(false)]) })
             }
             o["cache_prompt"] = .bool(true)
             if let extra = sampling.extra { for m in extra.members { o[m.key] = m.value } }
@@ -159,8 +176,10 @@ public struct GenerationPlan {
             return bytes
         }
         return (0..<samples).map { i in
-            PlannedCall(path: "/completion", body: body(i, forKey: false),
-                        cacheKey: withCache ? ChatRequest.cacheKey(body: body(i, forKey: true), sample: i) : nil, fromRoot: true)
+            PlannedCall(
+                path: "/completion", body: body(i, forKey: false),
+                cacheKey: withCache ? ChatRequest.cacheKey(body: body(i, forKey: true), sample: i) : nil, fromRoot: true
+            )
         }
     }
 
@@ -171,18 +190,22 @@ public struct GenerationPlan {
             try o.set(.string(answer.text), at: out)
             if samples > 1 { try o.set(.int(i), at: FieldPath(components: [.key("sample")], text: "sample")) }
             if history {
-                try o.set(try historyEntry(record: record, answer: answer, result: r, sample: samples > 1 ? i : nil),
-                          at: FieldPath(components: [.key("history"), .key(step)], text: "history.\(step)"))
+                try o.set(
+                    try historyEntry(record: record, answer: answer, result: r, sample: samples > 1 ? i : nil),
+                    at: FieldPath(components: [.key("history"), .key(step)], text: "history.\(step)"))
             }
             return o
         }
     }
 
     /// What was asked and said, for `history.<step>`: media as references, never bytes.
-    public func historyEntry(record: JSONValue, answer: ChatAnswer, result r: CallResult, sample: Int?) throws -> JSONValue {
+    public func historyEntry(record: JSONValue, answer: ChatAnswer, result r: CallResult, sample: Int?) throws
+        -> JSONValue
+    {
         var userText = try prompt.render(record)
         let systemText = try system?.render(record)
-        let references = media == nil ? [] : MediaLoader.references(of: record, extraImageFields: media!.extraImageFields)
+        let references =
+            media == nil ? [] : MediaLoader.references(of: record, extraImageFields: media!.extraImageFields)
         if case .hook(.template) = mode, let templateHook {
             userText = try templateHook.prompt(system: systemText, mediaCount: references.count, seed: userText)
         }

@@ -8,7 +8,9 @@ extension GenerationPlan {
         guard route == .template else { return }
         // The rendered prompt carries the server's own (random) media marker.
         guard urls.count == 1 else {
-            throw ToolError.usage("--truncate through llama.cpp's template route takes one --base-url (each server has its own media marker); run one pipe per server")
+            throw ToolError.usage(
+                "--truncate through llama.cpp's template route takes one --base-url (each server has its own media marker); run one pipe per server"
+            )
         }
         templateHook = try TemplateHook(base: urls[0], headers: headers)
     }
@@ -16,7 +18,10 @@ extension GenerationPlan {
     /// `--ban-special`: the template's special tokens (except the end of turn) and `emoji`,
     /// as token ids where the server can name them.
     public mutating func banSpecialTokens(emoji: [String], baseURL: String, headers: [String]) throws {
-        let llama = try templateHook ?? (HookProbe.isLlamaCpp(base: baseURL, headers: headers) ? TemplateHook(base: baseURL, headers: headers) : nil)
+        let llama =
+            try templateHook
+            ?? (HookProbe.isLlamaCpp(base: baseURL, headers: headers)
+                ? TemplateHook(base: baseURL, headers: headers) : nil)
         if let llama {
             // llama.cpp bans by token id (its chat endpoint reads the same logit_bias).
             bannedTokens = try SpecialTokens.llama(llama, headers: headers, extra: emoji)
@@ -25,7 +30,9 @@ extension GenerationPlan {
             banned = emoji
         } else {
             banned = emoji
-            RecordTool.printError("mminf-gen: --ban-special: \(baseURL) has no /tokenize, so special tokens cannot be named; only emoji are banned (bad_words)")
+            RecordTool.printError(
+                "mminf-gen: --ban-special: \(baseURL) has no /tokenize, so special tokens cannot be named; only emoji are banned (bad_words)"
+            )
         }
     }
 }

@@ -18,8 +18,11 @@ public final class HTTPTransfer {
     /// Whatever the caller needs back when the transfer ends.
     public var context: AnyObject?
 
-    init(easy e: UnsafeMutableRawPointer, url: String, method: String, body: [UInt8], headerList shared: UnsafeMutablePointer<curl_slist>?,
-         timeoutMs: Int, connectTimeoutMs: Int) {
+    init(
+        easy e: UnsafeMutableRawPointer, url: String, method: String, body: [UInt8],
+        headerList shared: UnsafeMutablePointer<curl_slist>?,
+        timeoutMs: Int, connectTimeoutMs: Int
+    ) {
         self.url = url
         self.method = method
         self.body = body
@@ -34,7 +37,9 @@ public final class HTTPTransfer {
             mminf_setopt_long(e, CURLOPT_POST, 1)
             mminf_setopt_off(e, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
             // libcurl reads the body from this pointer while the transfer runs; `body` lives as long as self.
-            body.withUnsafeBufferPointer { mminf_setopt_ptr(e, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: $0.baseAddress)) }
+            body.withUnsafeBufferPointer {
+                mminf_setopt_ptr(e, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: $0.baseAddress))
+            }
         } else {
             mminf_setopt_long(e, CURLOPT_HTTPGET, 1)
         }
@@ -57,7 +62,11 @@ public final class HTTPTransfer {
     static let onBody: mminf_data_callback = { data, size, count, user in
         let t = Unmanaged<HTTPTransfer>.fromOpaque(user!).takeUnretainedValue()
         let n = size * count
-        if n > 0, let data { data.withMemoryRebound(to: UInt8.self, capacity: n) { t.response.append(contentsOf: UnsafeBufferPointer(start: $0, count: n)) } }
+        if n > 0, let data {
+            data.withMemoryRebound(to: UInt8.self, capacity: n) {
+                t.response.append(contentsOf: UnsafeBufferPointer(start: $0, count: n))
+            }
+        }
         return n
     }
 
@@ -77,9 +86,13 @@ public final class HTTPTransfer {
             guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return }
             for wanted in HTTPTransfer.wantedHeaders where wanted.count == colon {
                 var same = true
-                for i in 0..<colon where p[i] | 0x20 != wanted[i] { same = false; break }
+                for i in 0..<colon where p[i] | 0x20 != wanted[i] {
+                    same = false
+                    break
+                }
                 guard same else { continue }
-                let value = String(decoding: line[(colon + 1)...], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                let value = String(decoding: line[(colon + 1)...], as: UTF8.self).trimmingCharacters(
+                    in: .whitespacesAndNewlines)
                 t.responseHeaders[String(decoding: wanted, as: UTF8.self)] = value
             }
         }
@@ -122,7 +135,10 @@ public final class HTTPMulti {
             let m = Unmanaged<HTTPMulti>.fromOpaque(user!).takeUnretainedValue()
             let known = m.watched.contains(socket)
             if what == CURL_POLL_REMOVE {
-                if known { _ = mminf_epoll_watch(m.epfd, socket, what, 1); m.watched.remove(socket) }
+                if known {
+                    _ = mminf_epoll_watch(m.epfd, socket, what, 1)
+                    m.watched.remove(socket)
+                }
             } else {
                 _ = mminf_epoll_watch(m.epfd, socket, what, known ? 1 : 0)
                 m.watched.insert(socket)
@@ -146,8 +162,10 @@ public final class HTTPMulti {
 
     public var inFlight: Int { active.count }
 
-    public func start(url: String, method: String = "POST", body: [UInt8] = [], headers: [String] = [],
-                      timeoutMs: Int, connectTimeoutMs: Int = 10_000, context: AnyObject? = nil) -> HTTPTransfer {
+    public func start(
+        url: String, method: String = "POST", body: [UInt8] = [], headers: [String] = [],
+        timeoutMs: Int, connectTimeoutMs: Int = 10_000, context: AnyObject? = nil
+    ) -> HTTPTransfer {
         let easy: UnsafeMutableRawPointer
         if let reused = idle.popLast() {
             curl_easy_reset(reused)
@@ -163,7 +181,9 @@ public final class HTTPMulti {
             for h in key { list = curl_slist_append(list, h) }
             headerLists[key] = list
         }
-        let t = HTTPTransfer(easy: easy, url: url, method: method, body: body, headerList: list, timeoutMs: timeoutMs, connectTimeoutMs: connectTimeoutMs)
+        let t = HTTPTransfer(
+            easy: easy, url: url, method: method, body: body, headerList: list, timeoutMs: timeoutMs,
+            connectTimeoutMs: connectTimeoutMs)
         t.context = context
         t.attach()
         active[t.easy] = t
@@ -185,10 +205,14 @@ public final class HTTPMulti {
             return []
         }
         var wait = timeoutMs
-        if let deadline = timerDeadline { wait = max(0, min(wait, Int((deadline.timeIntervalSinceNow * 1000).rounded(.up)))) }
+        if let deadline = timerDeadline {
+            wait = max(0, min(wait, Int((deadline.timeIntervalSinceNow * 1000).rounded(.up))))
+        }
         var running: Int32 = 0
         let n = fds.withUnsafeMutableBufferPointer { f in
-            masks.withUnsafeMutableBufferPointer { m in mminf_epoll_wait(epfd, f.baseAddress, m.baseAddress, 256, Int32(wait)) }
+            masks.withUnsafeMutableBufferPointer { m in
+                mminf_epoll_wait(epfd, f.baseAddress, m.baseAddress, 256, Int32(wait))
+            }
         }
         for i in 0..<max(0, Int(n)) {
             curl_multi_socket_action(multi, fds[i], masks[i], &running)
@@ -204,7 +228,9 @@ public final class HTTPMulti {
         var done: [HTTPTransfer] = []
         var left: Int32 = 0
         while let msg = curl_multi_info_read(multi, &left) {
-            guard msg.pointee.msg == CURLMSG_DONE, let easy = msg.pointee.easy_handle, let t = active.removeValue(forKey: easy) else { continue }
+            guard msg.pointee.msg == CURLMSG_DONE, let easy = msg.pointee.easy_handle,
+                let t = active.removeValue(forKey: easy)
+            else { continue }
             let result = msg.pointee.data.result
             var code: Int = 0
             mminf_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &code)
@@ -232,7 +258,9 @@ public enum HTTPRequest {
         return t
     }
 
-    public static func post(_ url: String, body: [UInt8], headers: [String] = [], timeoutMs: Int = 60_000) -> HTTPTransfer {
+    public static func post(_ url: String, body: [UInt8], headers: [String] = [], timeoutMs: Int = 60_000)
+        -> HTTPTransfer
+    {
         let m = HTTPMulti(maxConnections: 1)
         let t = m.start(url: url, method: "POST", body: body, headers: headers, timeoutMs: timeoutMs)
         while m.inFlight > 0 { _ = m.poll(timeoutMs: 100) }

@@ -76,8 +76,16 @@ public struct CallResult {
     }
 
     init?(cacheEntry bytes: [UInt8]) {
-        guard let v = try? JSONValue.parse(bytes: bytes), let o = v.objectValue, let reply = o["reply"] else { return nil }
-        do { answer = try ChatAnswer(reply); problem = nil } catch { answer = nil; problem = "\(error)" }
+        guard let v = try? JSONValue.parse(bytes: bytes), let o = v.objectValue, let reply = o["reply"] else {
+            return nil
+        }
+        do {
+            answer = try ChatAnswer(reply)
+            problem = nil
+        } catch {
+            answer = nil
+            problem = "\(error)"
+        }
         latencyMs = Int(o["latency_ms"]?.doubleValue ?? 0)
         attempts = Int(o["attempts"]?.doubleValue ?? 1)
         created = o["created"]?.doubleValue ?? 0
@@ -159,15 +167,18 @@ public final class InferenceEngine {
         self.cache = cache
         self.options = options
         self.multi = HTTPMulti(maxConnections: options.concurrency)
-        self.window = ReorderWindow(capacity: options.unordered ? Int.max / 2 : (options.window ?? max(64, options.concurrency * 8)))
+        self.window = ReorderWindow(
+            capacity: options.unordered ? Int.max / 2 : (options.window ?? max(64, options.concurrency * 8)))
         self.rateTokens = options.rps ?? 0
         tool.summary.callsModel = true
     }
 
     /// Runs every record: `plan` says which calls a record needs, `finish`
     /// turns their answers into output records.
-    public func run(plan: (JSONValue) throws -> [PlannedCall],
-                    finish: (JSONValue, [CallResult]) throws -> [JSONValue]) throws {
+    public func run(
+        plan: (JSONValue) throws -> [PlannedCall],
+        finish: (JSONValue, [CallResult]) throws -> [JSONValue]
+    ) throws {
         InferenceEngine.installSignalHandlers()
         defer { try? failures?.close() }
         while true {
@@ -187,7 +198,9 @@ public final class InferenceEngine {
         if let stopError { throw stopError }
         if tool.summary.failed > 0 {
             let f = failuresPath
-            throw ToolError("\(tool.summary.failed) record\(tool.summary.failed == 1 ? "" : "s") failed; they are in \(f) with the reasons (rerun them with the same --cache to keep what succeeded)", status: .recordsFailed)
+            throw ToolError(
+                "\(tool.summary.failed) record\(tool.summary.failed == 1 ? "" : "s") failed; they are in \(f) with the reasons (rerun them with the same --cache to keep what succeeded)",
+                status: .recordsFailed)
         }
     }
 
@@ -207,18 +220,25 @@ public final class InferenceEngine {
 
     // MARK: - Reading records
 
-    func admit(plan: (JSONValue) throws -> [PlannedCall], finish: (JSONValue, [CallResult]) throws -> [JSONValue]) throws {
+    func admit(plan: (JSONValue) throws -> [PlannedCall], finish: (JSONValue, [CallResult]) throws -> [JSONValue])
+        throws
+    {
         // Read ahead only as far as the requests can go out (those waiting to be retried
         // count too); cache hits complete at once. Never wait for input while requests
         // are out: a slow producer upstream must not stall answers already arriving.
         inputStalled = false
         while !inputDone && multi.inFlight + (ready.count - readyHead) + waiting.count < options.concurrency
-                && !window.isFull && openItems < openLimit {
+            && !window.isFull && openItems < openLimit
+        {
             let busy = multi.inFlight > 0 || openItems > 0
             let line: InputLine
             switch try tool.input.poll(wait: busy ? 0 : 0.1) {
-            case .end: inputDone = true; continue
-            case .notReady: inputStalled = true; return
+            case .end:
+                inputDone = true
+                continue
+            case .notReady:
+                inputStalled = true
+                return
             case .ready(let l): line = l
             }
             tool.summary.recordsIn += 1
@@ -227,22 +247,31 @@ public final class InferenceEngine {
             do {
                 record = try parseRecord(line.bytes)
                 calls = try plan(record)
-            } catch let e as JSONSyntaxError { try badLine(line, e); continue
-            } catch let e as UTF8Error { try badLine(line, e); continue
+            } catch let e as JSONSyntaxError {
+                try badLine(line, e)
+                continue
+            } catch let e as UTF8Error {
+                try badLine(line, e)
+                continue
             } catch let e as RecordError {
                 // A record the prompt cannot be rendered for fails by itself; the run goes on.
                 let seq = window.admit()!
-                let item = Item(seq: seq, source: line.source, line: line.number, raw: Array(line.bytes), record: .null, calls: 0)
+                let item = Item(
+                    seq: seq, source: line.source, line: line.number, raw: Array(line.bytes), record: .null, calls: 0)
                 item.failure = (e.description, 0, 0)
                 openItems += 1
                 try complete(item, finish: finish)
                 continue
             }
             let seq = window.admit()!
-            let item = Item(seq: seq, source: line.source, line: line.number, raw: Array(line.bytes), record: record, calls: calls.count)
+            let item = Item(
+                seq: seq, source: line.source, line: line.number, raw: Array(line.bytes), record: record,
+                calls: calls.count)
             openItems += 1
             for (i, c) in calls.enumerated() {
-                if let key = c.cacheKey, let cache, let bytes = try cache.get(key), let hit = CallResult(cacheEntry: bytes) {
+                if let key = c.cacheKey, let cache, let bytes = try cache.get(key),
+                    let hit = CallResult(cacheEntry: bytes)
+                {
                     tool.summary.cacheHits += 1
                     item.results[i] = hit
                     item.remaining -= 1
@@ -281,9 +310,10 @@ public final class InferenceEngine {
         servers.began(server)
         tool.summary.requests += 1
         let base = servers.servers[server].baseURL
-        _ = multi.start(url: (call.planned.fromRoot ? HookProbe.root(of: base) : base) + call.planned.path, body: call.planned.body,
-                        headers: options.headers, timeoutMs: Int(options.timeout * 1000),
-                        connectTimeoutMs: Int(options.connectTimeout * 1000), context: call)
+        _ = multi.start(
+            url: (call.planned.fromRoot ? HookProbe.root(of: base) : base) + call.planned.path, body: call.planned.body,
+            headers: options.headers, timeoutMs: Int(options.timeout * 1000),
+            connectTimeoutMs: Int(options.connectTimeout * 1000), context: call)
     }
 
     func refillRate(_ now: Date) {
@@ -317,7 +347,9 @@ public final class InferenceEngine {
             servers.ended(call.server, serverFault: false)
             let latency = Int((t.elapsed * 1000).rounded())
             let created = (Date().timeIntervalSince1970 * 1000).rounded() / 1000
-            let result = CallResult(answer: answer, problem: problem, latencyMs: latency, attempts: call.attempts, created: created, cached: false)
+            let result = CallResult(
+                answer: answer, problem: problem, latencyMs: latency, attempts: call.attempts, created: created,
+                cached: false)
             if let answer {
                 let (p, c) = (answer.promptTokens, answer.completionTokens)
                 tool.summary.promptTokens += p
@@ -327,7 +359,9 @@ public final class InferenceEngine {
             // Stored before the record is written: a kill after this line loses nothing.
             // A reply with no usable answer is not stored, so a rerun asks again.
             if answer != nil, let key = call.planned.cacheKey, let cache {
-                try cache.put(key, CallResult.cacheEntry(body: body, latencyMs: latency, attempts: call.attempts, created: created))
+                try cache.put(
+                    key,
+                    CallResult.cacheEntry(body: body, latencyMs: latency, attempts: call.attempts, created: created))
             }
             call.item.results[call.index] = result
             call.item.remaining -= 1
@@ -337,7 +371,8 @@ public final class InferenceEngine {
             call.lastError = reason
             call.lastStatus = status
             if call.attempts > options.retries {
-                try fail(call, reason: "gave up after \(call.attempts) attempts: \(reason)", status: status, finish: finish)
+                try fail(
+                    call, reason: "gave up after \(call.attempts) attempts: \(reason)", status: status, finish: finish)
             } else {
                 tool.summary.retries += 1
                 // Full jitter: a random wait up to base * 2^attempt, at least what Retry-After asks.
@@ -362,7 +397,8 @@ public final class InferenceEngine {
         }
     }
 
-    func fail(_ call: Call, reason: String, status: Int, finish: (JSONValue, [CallResult]) throws -> [JSONValue]) throws {
+    func fail(_ call: Call, reason: String, status: Int, finish: (JSONValue, [CallResult]) throws -> [JSONValue]) throws
+    {
         let item = call.item
         if item.failure == nil { item.failure = (reason, status, call.attempts) }
         item.remaining -= 1
@@ -422,8 +458,10 @@ public final class InferenceEngine {
         }
         let reason = "\(options.step): \(f.reason)" + (f.status > 0 ? "" : "")
         try item.raw.withUnsafeBufferPointer {
-            try failures!.write(bytes: $0, source: item.source, line: item.line, reason: reason, recordIsValid: item.record != .null || isObject(item.raw),
-                                extra: [("status", .int(f.status)), ("attempts", .int(f.attempts)), ("step", .string(options.step))])
+            try failures!.write(
+                bytes: $0, source: item.source, line: item.line, reason: reason,
+                recordIsValid: item.record != .null || isObject(item.raw),
+                extra: [("status", .int(f.status)), ("attempts", .int(f.attempts)), ("step", .string(options.step))])
         }
     }
 
@@ -435,7 +473,9 @@ public final class InferenceEngine {
 
     func progress(final: Bool) {
         let now = Date()
-        guard options.progressEvery > 0, !final, now.timeIntervalSince(lastProgress) >= options.progressEvery else { return }
+        guard options.progressEvery > 0, !final, now.timeIntervalSince(lastProgress) >= options.progressEvery else {
+            return
+        }
         lastProgress = now
         let s = tool.summary
         let t = now.timeIntervalSince(started)
@@ -472,7 +512,9 @@ public final class InferenceEngine {
         for t in multi.active.values { multi.cancel(t) }
         try? window.drain { try write($0) }
         try? failures?.close()
-        throw ToolError("interrupted by \(sig == SIGINT ? "SIGINT" : "SIGTERM"): wrote the \(tool.summary.recordsOut) records complete in input order; answers received are in the cache, so rerunning with the same --cache resumes", status: .interrupted(sig))
+        throw ToolError(
+            "interrupted by \(sig == SIGINT ? "SIGINT" : "SIGTERM"): wrote the \(tool.summary.recordsOut) records complete in input order; answers received are in the cache, so rerunning with the same --cache resumes",
+            status: .interrupted(sig))
     }
 
     static func installSignalHandlers() {

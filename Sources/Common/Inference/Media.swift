@@ -47,7 +47,10 @@ public final class MediaLoader {
             }
             for r in refs {
                 guard case .string(let s) = r, !s.isEmpty else {
-                    throw RecordError.field(field, "holds \(r.typeName == "string" ? "an empty string" : "a \(r.typeName)"); media fields hold paths or URLs")
+                    throw RecordError.field(
+                        field,
+                        "holds \(r.typeName == "string" ? "an empty string" : "a \(r.typeName)"); media fields hold paths or URLs"
+                    )
                 }
                 out.append(try load(s, kind: kind))
             }
@@ -58,7 +61,10 @@ public final class MediaLoader {
     func load(_ ref: String, kind: MediaItem.Kind) throws -> MediaItem {
         if ref.hasPrefix("http://") || ref.hasPrefix("https://") || ref.hasPrefix("data:") {
             let key = ref.hasPrefix("data:") ? "sha256:" + SHA256.hex(Array(ref.utf8)) : ref
-            return MediaItem(kind: kind, reference: ref, url: ref, base64: ref.hasPrefix("data:") ? ref.split(separator: ",", maxSplits: 1).last.map(String.init) : nil, keyReference: key)
+            return MediaItem(
+                kind: kind, reference: ref, url: ref,
+                base64: ref.hasPrefix("data:") ? ref.split(separator: ",", maxSplits: 1).last.map(String.init) : nil,
+                keyReference: key)
         }
         let path = ref.hasPrefix("/") || root == nil ? ref : (root! as NSString).appendingPathComponent(ref)
         if let i = recent.firstIndex(where: { $0.path == path }) {
@@ -69,20 +75,27 @@ public final class MediaLoader {
         }
         var st = stat()
         guard stat(path, &st) == 0 else {
-            throw RecordError.message("\(kind.rawValue) \(path): cannot read it (\(String(cString: strerror(errno))))\(root == nil && !ref.hasPrefix("/") ? "; relative paths resolve against --media-root or the current folder" : "")")
+            throw RecordError.message(
+                "\(kind.rawValue) \(path): cannot read it (\(String(cString: strerror(errno))))\(root == nil && !ref.hasPrefix("/") ? "; relative paths resolve against --media-root or the current folder" : "")"
+            )
         }
         guard Int(st.st_size) <= maxBytes else {
-            throw RecordError.message("\(kind.rawValue) \(path): \(st.st_size) bytes is over --max-media-bytes \(maxBytes)")
+            throw RecordError.message(
+                "\(kind.rawValue) \(path): \(st.st_size) bytes is over --max-media-bytes \(maxBytes)")
         }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw RecordError.message("\(kind.rawValue) \(path): cannot read it")
         }
         let bytes = [UInt8](data)
         guard let mime = MediaLoader.sniff(bytes, kind: kind) else {
-            throw RecordError.message("\(kind.rawValue) \(path): not a supported \(kind.rawValue) (\(MediaLoader.describe(bytes))); \(kind == .image ? "JPEG, PNG, WebP, GIF and BMP" : "MP4/MOV, WebM/MKV and AVI") are")
+            throw RecordError.message(
+                "\(kind.rawValue) \(path): not a supported \(kind.rawValue) (\(MediaLoader.describe(bytes))); \(kind == .image ? "JPEG, PNG, WebP, GIF and BMP" : "MP4/MOV, WebM/MKV and AVI") are"
+            )
         }
         let b64 = data.base64EncodedString()
-        let item = MediaItem(kind: kind, reference: ref, url: "data:\(mime);base64,\(b64)", base64: b64, keyReference: "sha256:" + SHA256.hex(bytes))
+        let item = MediaItem(
+            kind: kind, reference: ref, url: "data:\(mime);base64,\(b64)", base64: b64,
+            keyReference: "sha256:" + SHA256.hex(bytes))
         recent.append((path, item))
         if recent.count > keep { recent.removeFirst() }
         return item
@@ -90,7 +103,10 @@ public final class MediaLoader {
 
     /// The MIME type from the first bytes, if they are a kind of media we send.
     public static func sniff(_ b: [UInt8], kind: MediaItem.Kind) -> String? {
-        func at(_ i: Int, _ s: String) -> Bool { let u = Array(s.utf8); return b.count >= i + u.count && Array(b[i..<(i + u.count)]) == u }
+        func at(_ i: Int, _ s: String) -> Bool {
+            let u = Array(s.utf8)
+            return b.count >= i + u.count && Array(b[i..<(i + u.count)]) == u
+        }
         switch kind {
         case .image:
             if b.starts(with: [0xFF, 0xD8, 0xFF]) { return "image/jpeg" }

@@ -10,13 +10,17 @@ public enum ModelServer {
     public static func listModels(_ baseURL: String, headers: [String]) throws -> [String] {
         let t = HTTPRequest.get(baseURL + "/models", headers: headers, timeoutMs: 15_000)
         if let err = t.transportError {
-            throw ProbeError(description: "\(baseURL): cannot reach the server (\(err)); is it running? (check --base-url or MMINF_BASE_URL)")
+            throw ProbeError(
+                description:
+                    "\(baseURL): cannot reach the server (\(err)); is it running? (check --base-url or MMINF_BASE_URL)")
         }
         guard t.status == 200 else {
-            throw ProbeError(description: "\(baseURL)/models answered HTTP \(t.status): \(ServerReply.errorMessage(t.response))")
+            throw ProbeError(
+                description: "\(baseURL)/models answered HTTP \(t.status): \(ServerReply.errorMessage(t.response))")
         }
         guard let v = try? JSONValue.parse(bytes: t.response, keepNumberText: false),
-              let data = v.objectValue?["data"]?.arrayValue else {
+            let data = v.objectValue?["data"]?.arrayValue
+        else {
             throw ProbeError(description: "\(baseURL)/models did not answer with an OpenAI model list")
         }
         return data.compactMap { $0.objectValue?["id"]?.stringValue }
@@ -27,9 +31,11 @@ public enum ModelServer {
         if let named, !named.isEmpty { return named }
         let models = try listModels(baseURL, headers: headers)
         guard models.count == 1 else {
-            throw ProbeError(description: models.isEmpty
-                ? "\(baseURL) lists no models; name one with --model or MMINF_MODEL"
-                : "\(baseURL) serves \(models.count) models (\(models.joined(separator: ", "))); choose one with --model or MMINF_MODEL")
+            throw ProbeError(
+                description: models.isEmpty
+                    ? "\(baseURL) lists no models; name one with --model or MMINF_MODEL"
+                    : "\(baseURL) serves \(models.count) models (\(models.joined(separator: ", "))); choose one with --model or MMINF_MODEL"
+            )
         }
         return models[0]
     }
@@ -41,9 +47,12 @@ public enum ModelServer {
         for base in baseURLs {
             do {
                 let models = try listModels(base, headers: headers)
-                var line = "\(base): reachable, \(models.count) model\(models.count == 1 ? "" : "s"): \(models.joined(separator: ", "))"
+                var line =
+                    "\(base): reachable, \(models.count) model\(models.count == 1 ? "" : "s"): \(models.joined(separator: ", "))"
                 if let model, !model.isEmpty {
-                    if models.contains(model) { line += "; \(model) is served" } else {
+                    if models.contains(model) {
+                        line += "; \(model) is served"
+                    } else {
                         line += "; \(model) is NOT listed"
                         ok = false
                     }

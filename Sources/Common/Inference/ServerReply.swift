@@ -15,7 +15,10 @@ public enum ServerReply {
 
     public static func classify(_ t: HTTPTransfer) -> ReplyOutcome {
         if let err = t.transportError, t.status == 0 || t.timedOut {
-            return .retry(reason: t.timedOut ? "timed out after \(String(format: "%.1f", t.elapsed))s" : "connection error: \(err)", status: 0, retryAfter: nil)
+            return .retry(
+                reason: t.timedOut
+                    ? "timed out after \(String(format: "%.1f", t.elapsed))s" : "connection error: \(err)", status: 0,
+                retryAfter: nil)
         }
         if let err = t.transportError {
             return .retry(reason: "transfer error: \(err)", status: t.status, retryAfter: nil)
@@ -27,7 +30,9 @@ public enum ServerReply {
                 return .success(body: t.response, answer: answer, problem: nil)
             } catch let e as RecordError {
                 // Some gateways answer 200 with an error body: that is the server's refusal, not an answer.
-                if let v = try? JSONValue.parse(bytes: t.response, keepNumberText: false), v.objectValue?["error"] != nil {
+                if let v = try? JSONValue.parse(bytes: t.response, keepNumberText: false),
+                    v.objectValue?["error"] != nil
+                {
                     return .fail(reason: "HTTP 200 carrying an error: \(errorMessage(t.response))", status: 200)
                 }
                 return .success(body: t.response, answer: nil, problem: e.description)
@@ -80,7 +85,9 @@ public struct ChatAnswer {
     public var usage: JSONValue?
 
     /// Only these parts of an answer are read; the rest is checked, not built.
-    static let readPaths: [FieldPath] = ["choices[0]", "model", "usage", "content", "stop_type", "tokens_evaluated", "tokens_predicted"].map { try! FieldPath(parsing: $0) }
+    static let readPaths: [FieldPath] = [
+        "choices[0]", "model", "usage", "content", "stop_type", "tokens_evaluated", "tokens_predicted",
+    ].map { try! FieldPath(parsing: $0) }
     static let reader = FieldExtractor(paths: readPaths, keepNumberText: true)
 
     /// Reads an answer from a server's body; throws JSONSyntaxError/UTF8Error for
@@ -105,7 +112,11 @@ public struct ChatAnswer {
             }
             model = o["model"]?.stringValue
             role = nil
-            usage = .object(JSONObject([("prompt_tokens", o["tokens_evaluated"] ?? .int(0)), ("completion_tokens", o["tokens_predicted"] ?? .int(0))]))
+            usage = .object(
+                JSONObject([
+                    ("prompt_tokens", o["tokens_evaluated"] ?? .int(0)),
+                    ("completion_tokens", o["tokens_predicted"] ?? .int(0)),
+                ]))
             return
         }
         guard let choice = v.objectValue?["choices"]?.arrayValue?.first?.objectValue else {
@@ -127,6 +138,10 @@ public struct ChatAnswer {
         usage = v.objectValue?["usage"]
     }
 
-    public var completionTokens: Int { Int(usage?.value(at: FieldPath(components: [.key("completion_tokens")], text: ""))?.doubleValue ?? 0) }
-    public var promptTokens: Int { Int(usage?.value(at: FieldPath(components: [.key("prompt_tokens")], text: ""))?.doubleValue ?? 0) }
+    public var completionTokens: Int {
+        Int(usage?.value(at: FieldPath(components: [.key("completion_tokens")], text: ""))?.doubleValue ?? 0)
+    }
+    public var promptTokens: Int {
+        Int(usage?.value(at: FieldPath(components: [.key("prompt_tokens")], text: ""))?.doubleValue ?? 0)
+    }
 }

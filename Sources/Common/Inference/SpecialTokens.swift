@@ -10,16 +10,22 @@ public enum SpecialTokens {
 
     /// Candidate markers when the template cannot be seen (vLLM): the usual ones of
     /// Qwen, LLaVA and InternVL families; unknown ones simply do not tokenize to one id.
-    static let common = ["<|im_start|>", "<|vision_start|>", "<|vision_end|>", "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>",
-                         "<|object_ref_start|>", "<|object_ref_end|>", "<|box_start|>", "<|box_end|>", "<|quad_start|>",
-                         "<|quad_end|>", "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>", "<image>", "<video>"]
+    static let common = [
+        "<|im_start|>", "<|vision_start|>", "<|vision_end|>", "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>",
+        "<|object_ref_start|>", "<|object_ref_end|>", "<|box_start|>", "<|box_end|>", "<|quad_start|>",
+        "<|quad_end|>", "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>", "<image>", "<video>",
+    ]
     /// Emoji `--ban-special` forbids besides the special tokens.
-    public static let emoji = ["😀", "😃", "😄", "😁", "😆", "😅", "😂", "🤣", "😊", "😇", "🙂", "🙃", "😉", "😍", "🥰", "😘",
-                               "😎", "🤔", "😐", "😢", "😭", "😡", "👍", "👎", "👏", "🙏", "💪", "🔥", "✨", "🎉", "❤️", "💯",
-                               "✅", "❌", "⭐", "🌟", "📷", "📸", "🖼️", "👀"]
+    public static let emoji = [
+        "😀", "😃", "😄", "😁", "😆", "😅", "😂", "🤣", "😊", "😇", "🙂", "🙃", "😉", "😍", "🥰", "😘",
+        "😎", "🤔", "😐", "😢", "😭", "😡", "👍", "👎", "👏", "🙏", "💪", "🔥", "✨", "🎉", "❤️", "💯",
+        "✅", "❌", "⭐", "🌟", "📷", "📸", "🖼️", "👀",
+    ]
 
     /// Markers that end a turn or the text: never banned.
-    static let enders: Set<String> = ["<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|end|>", "</s>", "<|end_of_text|>"]
+    static let enders: Set<String> = [
+        "<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|end|>", "</s>", "<|end_of_text|>",
+    ]
 
     static func markers(in text: String) -> [String] {
         Array(Set(RubricParser.allMatches(marker, text).map { $0[0] })).sorted()
@@ -40,7 +46,9 @@ public enum SpecialTokens {
         }
         for s in extra {
             let body = JSONValue.object(JSONObject([("content", .string(s)), ("parse_special", .bool(false))]))
-            if let id = singleToken(hook.root + "/tokenize", body, headers: headers), !ids.contains(id) { ids.append(id) }
+            if let id = singleToken(hook.root + "/tokenize", body, headers: headers), !ids.contains(id) {
+                ids.append(id)
+            }
         }
         return ids
     }
@@ -51,7 +59,8 @@ public enum SpecialTokens {
         var ids: [Int] = []
         var reachable = false
         for m in common where !enders.contains(m) {
-            let body = JSONValue.object(JSONObject([("model", .string(model)), ("prompt", .string(m)), ("add_special_tokens", .bool(false))]))
+            let body = JSONValue.object(
+                JSONObject([("model", .string(model)), ("prompt", .string(m)), ("add_special_tokens", .bool(false))]))
             let t = HTTPRequest.post(root + "/tokenize", body: bytes(body), headers: headers, timeoutMs: 10_000)
             guard t.status == 200, let id = tokens(t.response), !id.isEmpty else { continue }
             reachable = true
@@ -67,7 +76,9 @@ public enum SpecialTokens {
     }
 
     static func tokens(_ body: [UInt8]) -> [Int]? {
-        guard let v = try? JSONValue.parse(bytes: body, keepNumberText: false), let list = v.objectValue?["tokens"]?.arrayValue else { return nil }
+        guard let v = try? JSONValue.parse(bytes: body, keepNumberText: false),
+            let list = v.objectValue?["tokens"]?.arrayValue
+        else { return nil }
         return list.compactMap { t in t.doubleValue.map(Int.init) ?? t.objectValue?["id"]?.doubleValue.map(Int.init) }
     }
 

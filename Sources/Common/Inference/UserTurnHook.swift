@@ -20,7 +20,9 @@ public enum HookProbe {
     /// True when the server is llama.cpp's (it answers /props with its chat template).
     public static func isLlamaCpp(base: String, headers: [String]) -> Bool {
         let props = HTTPRequest.get(root(of: base) + "/props", headers: headers)
-        guard props.status == 200, let v = try? JSONValue.parse(bytes: props.response, keepNumberText: false) else { return false }
+        guard props.status == 200, let v = try? JSONValue.parse(bytes: props.response, keepNumberText: false) else {
+            return false
+        }
         return v.objectValue?["chat_template"] != nil || v.objectValue?["default_generation_settings"] != nil
     }
 
@@ -30,17 +32,19 @@ public enum HookProbe {
         let root = root(of: base)
         let props = HTTPRequest.get(root + "/props", headers: headers)
         if props.status == 200, let v = try? JSONValue.parse(bytes: props.response, keepNumberText: false),
-           v.objectValue?["chat_template"] != nil || v.objectValue?["default_generation_settings"] != nil {
+            v.objectValue?["chat_template"] != nil || v.objectValue?["default_generation_settings"] != nil
+        {
             return .template
         }
         let version = HTTPRequest.get(root + "/version", headers: headers)
         if version.status == 200 { return .chat }
-        throw ModelServer.ProbeError(description: """
-            \(root) cannot leave a user turn open for --truncate: it answers neither llama.cpp's /props \
-            (for /apply-template + /completion) nor vLLM's /version (for continue_final_message). \
-            If you know it supports one of them, choose it with --hook-via chat or --hook-via template; \
-            mminf does not fall back to an ordinary, closed user turn.
-            """)
+        throw ModelServer.ProbeError(
+            description: """
+                \(root) cannot leave a user turn open for --truncate: it answers neither llama.cpp's /props \
+                (for /apply-template + /completion) nor vLLM's /version (for continue_final_message). \
+                If you know it supports one of them, choose it with --hook-via chat or --hook-via template; \
+                mminf does not fall back to an ordinary, closed user turn.
+                """)
     }
 }
 
@@ -72,18 +76,28 @@ public final class TemplateHook {
         let key = "\(system ?? "\u{0}")\u{1}\(mediaCount)"
         if let prefix = prefixes[key] { return prefix + seed }
         var messages: [JSONValue] = []
-        if let system { messages.append(.object(JSONObject([("role", .string("system")), ("content", .string(system))]))) }
+        if let system {
+            messages.append(.object(JSONObject([("role", .string("system")), ("content", .string(system))])))
+        }
         let markers = String(repeating: mediaMarker, count: mediaCount)
-        messages.append(.object(JSONObject([("role", .string("user")), ("content", .string(markers + TemplateHook.sentinel))])))
-        let body = JSONValue.object(JSONObject([("messages", .array(messages)), ("add_generation_prompt", .bool(false))]))
+        messages.append(
+            .object(JSONObject([("role", .string("user")), ("content", .string(markers + TemplateHook.sentinel))])))
+        let body = JSONValue.object(
+            JSONObject([("messages", .array(messages)), ("add_generation_prompt", .bool(false))]))
         var bytes: [UInt8] = []
         JSONWriter.write(body, into: &bytes)
         let t = HTTPRequest.post(root + "/apply-template", body: bytes, headers: headers)
-        guard t.status == 200, let v = try? JSONValue.parse(bytes: t.response), let rendered = v.objectValue?["prompt"]?.stringValue else {
-            throw RecordError.message("\(root)/apply-template failed (HTTP \(t.status): \(t.transportError ?? ServerReply.errorMessage(t.response)))")
+        guard t.status == 200, let v = try? JSONValue.parse(bytes: t.response),
+            let rendered = v.objectValue?["prompt"]?.stringValue
+        else {
+            throw RecordError.message(
+                "\(root)/apply-template failed (HTTP \(t.status): \(t.transportError ?? ServerReply.errorMessage(t.response)))"
+            )
         }
         guard let cut = rendered.range(of: TemplateHook.sentinel) else {
-            throw RecordError.message("\(root)/apply-template dropped the user's text from the rendered prompt; cannot find where the user turn ends")
+            throw RecordError.message(
+                "\(root)/apply-template dropped the user's text from the rendered prompt; cannot find where the user turn ends"
+            )
         }
         let prefix = String(rendered[..<cut.lowerBound])
         prefixes[key] = prefix

@@ -15,10 +15,14 @@ public final class FieldExtractor {
             case .key(let k):
                 let b = Array(k.utf8)
                 if let n = keys.first(where: { $0.bytes == b }) { return n.node }
-                let n = Node(); keys.append((b, n)); return n
+                let n = Node()
+                keys.append((b, n))
+                return n
             case .index(let i):
                 if let n = indexes.first(where: { $0.index == i }) { return n.node }
-                let n = Node(); indexes.append((i, n)); return n
+                let n = Node()
+                indexes.append((i, n))
+                return n
             }
         }
     }
@@ -84,7 +88,8 @@ public final class FieldExtractor {
         let totalEdges = order.reduce(0) { $0 + $1.keys.count }
         edges = .allocate(capacity: max(1, totalEdges))
         keyPool = .allocate(capacity: max(1, order.reduce(0) { $0 + $1.keys.reduce(0) { $0 + $1.bytes.count } }))
-        var e = 0, k = 0
+        var e = 0
+        var k = 0
         for (id, node) in order.enumerated() {
             edgeStart[id] = e
             edgeCount[id] = node.keys.count
@@ -99,7 +104,11 @@ public final class FieldExtractor {
     }
 
     deinit {
-        edgeStart.deallocate(); edgeCount.deallocate(); isLeaf.deallocate(); edges.deallocate(); keyPool.deallocate()
+        edgeStart.deallocate()
+        edgeCount.deallocate()
+        isLeaf.deallocate()
+        edges.deallocate()
+        keyPool.deallocate()
     }
 
     /// Checks that `line` is one JSON object and returns the requested fields
@@ -130,13 +139,20 @@ public final class FieldExtractor {
             for b in node.below { values[b.id] = v.value(at: b.rest) }
             return
         }
-        guard r.pos < r.end else { try r.skipValue(); return }
+        guard r.pos < r.end else {
+            try r.skipValue()
+            return
+        }
         let c = r.base[r.pos]
         if c == UInt8(ascii: "{") && edgeCount[id] > 0 {
             try r.enter()
             r.pos += 1
             r.skipWhitespace()
-            if r.pos < r.end && r.base[r.pos] == UInt8(ascii: "}") { r.pos += 1; r.depth -= 1; return }
+            if r.pos < r.end && r.base[r.pos] == UInt8(ascii: "}") {
+                r.pos += 1
+                r.depth -= 1
+                return
+            }
             // A key seen twice: the first one counts, as in the full parse (JSONObject's lookup).
             var seenMask: UInt64 = 0  // node ids below 64; others in `seen` (no allocation in the common case)
             var seen: [Int] = []
@@ -152,7 +168,11 @@ public final class FieldExtractor {
                     if child < 64 {
                         let bit: UInt64 = 1 << UInt64(child)
                         if seenMask & bit != 0 { child = -1 } else { seenMask |= bit }
-                    } else if seen.contains(child) { child = -1 } else { seen.append(child) }
+                    } else if seen.contains(child) {
+                        child = -1
+                    } else {
+                        seen.append(child)
+                    }
                 }
                 if child >= 0 {
                     try scan(&r, node: child, into: &values)
@@ -167,7 +187,11 @@ public final class FieldExtractor {
             try r.enter()
             r.pos += 1
             r.skipWhitespace()
-            if r.pos < r.end && r.base[r.pos] == UInt8(ascii: "]") { r.pos += 1; r.depth -= 1; return }
+            if r.pos < r.end && r.base[r.pos] == UInt8(ascii: "]") {
+                r.pos += 1
+                r.depth -= 1
+                return
+            }
             var index = 0
             while true {
                 if let child = node.indexes.first(where: { $0.index == index })?.node {
@@ -188,7 +212,8 @@ public final class FieldExtractor {
     @inline(__always)
     func match(_ id: Int, _ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int, _ escaped: Bool) throws -> Int {
         let n = end - start
-        let first = edgeStart[id], count = edgeCount[id]
+        let first = edgeStart[id]
+        let count = edgeCount[id]
         if !escaped {
             for e in first..<(first + count) where edges[e].keyLength == n {
                 if memcmp(keyPool + edges[e].keyOffset, base + start, n) == 0 { return edges[e].child }
@@ -198,12 +223,14 @@ public final class FieldExtractor {
         let text = try JSONReader.unescape(base, from: start, to: end)
         let b = Array(text.utf8)
         for e in first..<(first + count) where edges[e].keyLength == b.count {
-            if b.withUnsafeBufferPointer({ memcmp(keyPool + edges[e].keyOffset, $0.baseAddress!, b.count) == 0 }) { return edges[e].child }
+            if b.withUnsafeBufferPointer({ memcmp(keyPool + edges[e].keyOffset, $0.baseAddress!, b.count) == 0 }) {
+                return edges[e].child
+            }
         }
         return -1
     }
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

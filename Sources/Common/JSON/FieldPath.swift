@@ -28,13 +28,21 @@ public struct FieldPath: Hashable, CustomStringConvertible {
                 if i < chars.count, chars[i] == "\"" {
                     i += 1
                     var key = ""
-                    while i < chars.count, chars[i] != "\"" { key.append(chars[i]); i += 1 }
-                    guard i + 1 < chars.count, chars[i + 1] == "]" else { throw fail("expected '\"]' to close a quoted key") }
+                    while i < chars.count, chars[i] != "\"" {
+                        key.append(chars[i])
+                        i += 1
+                    }
+                    guard i + 1 < chars.count, chars[i + 1] == "]" else {
+                        throw fail("expected '\"]' to close a quoted key")
+                    }
                     i += 2
                     comps.append(.key(key))
                 } else {
                     var digits = ""
-                    while i < chars.count, chars[i].isNumber { digits.append(chars[i]); i += 1 }
+                    while i < chars.count, chars[i].isNumber {
+                        digits.append(chars[i])
+                        i += 1
+                    }
                     guard !digits.isEmpty, let n = Int(digits), i < chars.count, chars[i] == "]" else {
                         throw fail("expected an array index like [0] or a quoted key like [\"a.b\"]")
                     }
@@ -50,7 +58,10 @@ public struct FieldPath: Hashable, CustomStringConvertible {
             } else {
                 if !expectKey { throw fail("expected '.' or '[' before '\(c)'") }
                 var key = ""
-                while i < chars.count, chars[i] != ".", chars[i] != "[" { key.append(chars[i]); i += 1 }
+                while i < chars.count, chars[i] != ".", chars[i] != "[" {
+                    key.append(chars[i])
+                    i += 1
+                }
                 comps.append(.key(key))
                 expectKey = false
             }
@@ -59,7 +70,10 @@ public struct FieldPath: Hashable, CustomStringConvertible {
         self.description = text
     }
 
-    public var topKey: String? { if case .key(let k)? = components.first { return k }; return nil }
+    public var topKey: String? {
+        if case .key(let k)? = components.first { return k }
+        return nil
+    }
 }
 
 public struct FieldPathError: Error, CustomStringConvertible {
@@ -91,7 +105,10 @@ extension JSONValue {
     }
 
     mutating func set(_ newValue: JSONValue, at comps: ArraySlice<FieldPath.Component>, path: FieldPath) throws {
-        guard let first = comps.first else { self = newValue; return }
+        guard let first = comps.first else {
+            self = newValue
+            return
+        }
         switch first {
         case .key(let k):
             if case .null = self { self = .object(JSONObject()) }

@@ -59,7 +59,8 @@ public struct JSONReader {
     public mutating func expectObjectStart() throws {
         skipWhitespace()
         guard pos < end, base[pos] == UInt8(ascii: "{") else {
-            throw fail(pos < end ? "a record must be a JSON object ({...}), found \(describe(base[pos]))" : "empty record")
+            throw fail(
+                pos < end ? "a record must be a JSON object ({...}), found \(describe(base[pos]))" : "empty record")
         }
     }
 
@@ -74,7 +75,11 @@ public struct JSONReader {
             try enter()
             pos += 1
             skipWhitespace()
-            if pos < end && base[pos] == UInt8(ascii: "}") { pos += 1; depth -= 1; return }
+            if pos < end && base[pos] == UInt8(ascii: "}") {
+                pos += 1
+                depth -= 1
+                return
+            }
             while true {
                 skipWhitespace()
                 guard pos < end, base[pos] == UInt8(ascii: "\"") else { throw fail(expectedKey()) }
@@ -88,7 +93,11 @@ public struct JSONReader {
             try enter()
             pos += 1
             skipWhitespace()
-            if pos < end && base[pos] == UInt8(ascii: "]") { pos += 1; depth -= 1; return }
+            if pos < end && base[pos] == UInt8(ascii: "]") {
+                pos += 1
+                depth -= 1
+                return
+            }
             while true {
                 try skipValue()
                 if try endOfMember(close: UInt8(ascii: "]"), what: "array element") { break }
@@ -105,13 +114,18 @@ public struct JSONReader {
     }
 
     func expectedKey() -> String {
-        pos < end ? "expected a string key in double quotes, found \(describe(base[pos]))" : "unexpected end of line inside an object"
+        pos < end
+            ? "expected a string key in double quotes, found \(describe(base[pos]))"
+            : "unexpected end of line inside an object"
     }
 
     @inline(__always) mutating func expectColon() throws {
         skipWhitespace()
         guard pos < end, base[pos] == UInt8(ascii: ":") else {
-            throw fail(pos < end ? "expected ':' after an object key, found \(describe(base[pos]))" : "unexpected end of line after an object key")
+            throw fail(
+                pos < end
+                    ? "expected ':' after an object key, found \(describe(base[pos]))"
+                    : "unexpected end of line after an object key")
         }
         pos += 1
     }
@@ -120,11 +134,19 @@ public struct JSONReader {
     @inline(__always) mutating func endOfMember(close: UInt8, what: String) throws -> Bool {
         skipWhitespace()
         guard pos < end else {
-            throw fail("unexpected end of line inside an \(close == UInt8(ascii: "}") ? "object" : "array") (missing '\(Character(UnicodeScalar(close)))')")
+            throw fail(
+                "unexpected end of line inside an \(close == UInt8(ascii: "}") ? "object" : "array") (missing '\(Character(UnicodeScalar(close)))')"
+            )
         }
         let c = base[pos]
-        if c == UInt8(ascii: ",") { pos += 1; return false }
-        if c == close { pos += 1; return true }
+        if c == UInt8(ascii: ",") {
+            pos += 1
+            return false
+        }
+        if c == close {
+            pos += 1
+            return true
+        }
         throw fail("expected ',' or '\(Character(UnicodeScalar(close)))' after an \(what), found \(describe(c))")
     }
 
@@ -139,12 +161,16 @@ public struct JSONReader {
             skipPlainText()
             guard pos < end else { throw fail("unterminated string (no closing '\"')", at: open) }
             let c = base[pos]
-            if c == UInt8(ascii: "\"") { pos += 1; return escaped }
+            if c == UInt8(ascii: "\"") {
+                pos += 1
+                return escaped
+            }
             if c == UInt8(ascii: "\\") {
                 escaped = true
                 try skipEscape()
             } else if c < 0x20 {
-                throw fail("control character \(String(format: "0x%02x", c)) inside a string; escape it (\\n, \\t, \\u00XX)")
+                throw fail(
+                    "control character \(String(format: "0x%02x", c)) inside a string; escape it (\\n, \\t, \\u00XX)")
             } else if c < 0x80 {
                 pos += 1
             } else {
@@ -164,7 +190,8 @@ public struct JSONReader {
         let high: UInt64 = 0x8080_8080_8080_8080
         // Locals stay in registers; `pos` is written back once.
         var i = pos
-        let end = self.end, base = self.base
+        let end = self.end
+        let base = self.base
         defer { pos = i }
         while i &+ 16 <= end {
             let p = UnsafeRawPointer(base + i)
@@ -172,7 +199,10 @@ public struct JSONReader {
             let w0 = p.loadUnaligned(as: UInt64.self)
             let w1 = p.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
             let special = any((v .== quote) .| (v .== slash) .| (v .< space))
-            if !special && (w0 | w1) & high == 0 { i &+= 16; continue }
+            if !special && (w0 | w1) & high == 0 {
+                i &+= 16
+                continue
+            }
             // Jump to the first byte that is special or non-ASCII: the lowest
             // flag of these word tests is exact (false flags only sit above a true one).
             let m0 = JSONReader.attention(w0)
@@ -182,7 +212,8 @@ public struct JSONReader {
             if c0 >= 0xC2 && c0 <= 0xDF && i &+ 1 < end && base[i &+ 1] & 0xC0 == 0x80 {
                 i &+= 2
             } else if c0 >= 0xE1 && c0 <= 0xEF && c0 != 0xED && i &+ 2 < end
-                        && base[i &+ 1] & 0xC0 == 0x80 && base[i &+ 2] & 0xC0 == 0x80 {
+                && base[i &+ 1] & 0xC0 == 0x80 && base[i &+ 2] & 0xC0 == 0x80
+            {
                 i &+= 3
             } else {
                 return
@@ -204,7 +235,7 @@ public struct JSONReader {
         let c = base[pos + 1]
         switch c {
         case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"),
-             UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+            UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
             pos += 2
         case UInt8(ascii: "u"):
             let v = try readHex4(at: pos + 2)
@@ -214,7 +245,8 @@ public struct JSONReader {
             }
             if v >= 0xD800 && v < 0xDC00 {
                 guard pos + 12 <= end, base[pos + 6] == UInt8(ascii: "\\"), base[pos + 7] == UInt8(ascii: "u"),
-                      let low = try? readHex4(at: pos + 8), low >= 0xDC00, low < 0xE000 else {
+                    let low = try? readHex4(at: pos + 8), low >= 0xDC00, low < 0xE000
+                else {
                     throw fail("unpaired surrogate \\u\(String(v, radix: 16)) in a string")
                 }
                 pos += 6
@@ -247,15 +279,24 @@ public struct JSONReader {
     @inline(__always) mutating func skipUTF8Sequence() throws {
         let c0 = base[pos]
         var need: Int
-        var lo: UInt8 = 0x80, hi: UInt8 = 0xBF
+        var lo: UInt8 = 0x80
+        var hi: UInt8 = 0xBF
         switch c0 {
         case 0xC2...0xDF: need = 1
-        case 0xE0: need = 2; lo = 0xA0
+        case 0xE0:
+            need = 2
+            lo = 0xA0
         case 0xE1...0xEC, 0xEE...0xEF: need = 2
-        case 0xED: need = 2; hi = 0x9F
-        case 0xF0: need = 3; lo = 0x90
+        case 0xED:
+            need = 2
+            hi = 0x9F
+        case 0xF0:
+            need = 3
+            lo = 0x90
         case 0xF1...0xF3: need = 3
-        case 0xF4: need = 3; hi = 0x8F
+        case 0xF4:
+            need = 3
+            hi = 0x8F
         default: throw UTF8Error(offset: pos, byte: c0)
         }
         guard pos + need < end else { throw UTF8Error(offset: pos, byte: c0) }
@@ -276,9 +317,15 @@ public struct JSONReader {
     mutating func scalarValue(build: Bool) throws -> JSONValue {
         let c = base[pos]
         switch c {
-        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
-        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
-        case UInt8(ascii: "n"): try literal("null"); return .null
+        case UInt8(ascii: "t"):
+            try literal("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try literal("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try literal("null")
+            return .null
         case UInt8(ascii: "-"), 0x30...0x39: return try number(build: build)
         default:
             if c >= 0x80 { throw fail("unexpected non-ASCII \(describe(c)) where a value was expected") }
@@ -298,8 +345,13 @@ public struct JSONReader {
     mutating func number(build: Bool) throws -> JSONValue {
         let start = pos
         var negative = false
-        if base[pos] == UInt8(ascii: "-") { negative = true; pos += 1 }
-        guard pos < end, base[pos] >= 0x30, base[pos] <= 0x39 else { throw fail("invalid number: a digit must follow '-'", at: start) }
+        if base[pos] == UInt8(ascii: "-") {
+            negative = true
+            pos += 1
+        }
+        guard pos < end, base[pos] >= 0x30, base[pos] <= 0x39 else {
+            throw fail("invalid number: a digit must follow '-'", at: start)
+        }
         var intValue: UInt64 = 0
         var digits = 0
         if base[pos] == 0x30 {
@@ -317,14 +369,18 @@ public struct JSONReader {
         if pos < end, base[pos] == UInt8(ascii: ".") {
             isInteger = false
             pos += 1
-            guard pos < end, base[pos] >= 0x30, base[pos] <= 0x39 else { throw fail("invalid number: a digit must follow '.'", at: start) }
+            guard pos < end, base[pos] >= 0x30, base[pos] <= 0x39 else {
+                throw fail("invalid number: a digit must follow '.'", at: start)
+            }
             while pos < end, base[pos] >= 0x30, base[pos] <= 0x39 { pos += 1 }
         }
         if pos < end, base[pos] == UInt8(ascii: "e") || base[pos] == UInt8(ascii: "E") {
             isInteger = false
             pos += 1
             if pos < end, base[pos] == UInt8(ascii: "+") || base[pos] == UInt8(ascii: "-") { pos += 1 }
-            guard pos < end, base[pos] >= 0x30, base[pos] <= 0x39 else { throw fail("invalid number: a digit must follow the exponent", at: start) }
+            guard pos < end, base[pos] >= 0x30, base[pos] <= 0x39 else {
+                throw fail("invalid number: a digit must follow the exponent", at: start)
+            }
             while pos < end, base[pos] >= 0x30, base[pos] <= 0x39 { pos += 1 }
         }
         guard build else { return .null }
@@ -334,7 +390,12 @@ public struct JSONReader {
         } else {
             value = JSONReader.parseDouble(base + start, pos - start)
         }
-        return .number(JSONNumber(value, text: keepNumberText ? String(decoding: UnsafeBufferPointer(start: base + start, count: pos - start), as: UTF8.self) : nil))
+        return .number(
+            JSONNumber(
+                value,
+                text: keepNumberText
+                    ? String(decoding: UnsafeBufferPointer(start: base + start, count: pos - start), as: UTF8.self)
+                    : nil))
     }
 
     /// Set when the value will be written again: keeps `1.50` as `1.50`.
@@ -360,7 +421,11 @@ public struct JSONReader {
             pos += 1
             var object = JSONObject()
             skipWhitespace()
-            if pos < end && base[pos] == UInt8(ascii: "}") { pos += 1; depth -= 1; return .object(object) }
+            if pos < end && base[pos] == UInt8(ascii: "}") {
+                pos += 1
+                depth -= 1
+                return .object(object)
+            }
             while true {
                 skipWhitespace()
                 guard pos < end, base[pos] == UInt8(ascii: "\"") else { throw fail(expectedKey()) }
@@ -377,7 +442,11 @@ public struct JSONReader {
             pos += 1
             var array: [JSONValue] = []
             skipWhitespace()
-            if pos < end && base[pos] == UInt8(ascii: "]") { pos += 1; depth -= 1; return .array(array) }
+            if pos < end && base[pos] == UInt8(ascii: "]") {
+                pos += 1
+                depth -= 1
+                return .array(array)
+            }
             while true {
                 array.append(try parseValue())
                 if try endOfMember(close: UInt8(ascii: "]"), what: "array element") { break }
@@ -408,7 +477,11 @@ public struct JSONReader {
         let reader = JSONReader(UnsafeBufferPointer(start: base, count: stop))
         while i < stop {
             let c = base[i]
-            if c != UInt8(ascii: "\\") { out.append(c); i += 1; continue }
+            if c != UInt8(ascii: "\\") {
+                out.append(c)
+                i += 1
+                continue
+            }
             let e = base[i + 1]
             i += 2
             switch e {
@@ -423,14 +496,17 @@ public struct JSONReader {
                 if scalar >= 0xD800 && scalar < 0xDC00 {
                     // A high surrogate must pair with a following low one.
                     if i + 6 <= stop, base[i] == UInt8(ascii: "\\"), base[i + 1] == UInt8(ascii: "u"),
-                       let low = try? reader.readHex4(at: i + 2), low >= 0xDC00, low < 0xE000 {
+                        let low = try? reader.readHex4(at: i + 2), low >= 0xDC00, low < 0xE000
+                    {
                         scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
                         i += 6
                     } else {
-                        throw JSONSyntaxError(message: "unpaired surrogate \\u\(String(scalar, radix: 16)) in a string", offset: i - 6)
+                        throw JSONSyntaxError(
+                            message: "unpaired surrogate \\u\(String(scalar, radix: 16)) in a string", offset: i - 6)
                     }
                 } else if scalar >= 0xDC00 && scalar < 0xE000 {
-                    throw JSONSyntaxError(message: "unpaired surrogate \\u\(String(scalar, radix: 16)) in a string", offset: i - 6)
+                    throw JSONSyntaxError(
+                        message: "unpaired surrogate \\u\(String(scalar, radix: 16)) in a string", offset: i - 6)
                 }
                 appendUTF8(UnicodeScalar(scalar)!, to: &out)
             default: out.append(e)

@@ -2,250 +2,250 @@
 enum EmbeddedPrompts {
     static let presets: [String: String] = [
         "answer-from-caption": ##"""
-description: a reasoning model answers as if it saw the image, from a caption (VLThinking)
-media: no
-out: cot
----
-You are looking at an image. What you see is described here:
-{caption}
+        description: a reasoning model answers as if it saw the image, from a caption (VLThinking)
+        media: no
+        out: cot
+        ---
+        You are looking at an image. What you see is described here:
+        {caption}
 
-Answer the question about the image below. Think it through step by step before answering. Speak as someone who is looking at the image itself: refer to "the image", never to a description or caption.
+        Answer the question about the image below. Think it through step by step before answering. Speak as someone who is looking at the image itself: refer to "the image", never to a description or caption.
 
-Question: {instruction}
-"""##,
+        Question: {instruction}
+        """##,
         "broad-instruction": ##"""
-description: a broad instruction that a given description would answer well (detailed_inst)
-media: no
-out: instruction
----
-Below is a detailed description of an image. Write one instruction that a user could give an assistant about the image for which this description would be an excellent, complete answer. The instruction should be general (for example asking for a thorough description or an explanation of the scene), not about one small detail. Reply with the instruction only.
+        description: a broad instruction that a given description would answer well (detailed_inst)
+        media: no
+        out: instruction
+        ---
+        Below is a detailed description of an image. Write one instruction that a user could give an assistant about the image for which this description would be an excellent, complete answer. The instruction should be general (for example asking for a thorough description or an explanation of the scene), not about one small detail. Reply with the instruction only.
 
-Description:
-{description}
-"""##,
+        Description:
+        {description}
+        """##,
         "caption": ##"""
-description: a detailed caption of the image
-media: yes
-out: caption
----
-Describe this image in detail for someone who cannot see it. Cover the main subjects and what they are doing, the setting, colours, any visible text (quoted exactly), counts of notable objects, and how things are arranged. Write plain prose without headings or lists, and do not guess at things the image does not show.
-"""##,
+        description: a detailed caption of the image
+        media: yes
+        out: caption
+        ---
+        Describe this image in detail for someone who cannot see it. Cover the main subjects and what they are doing, the setting, colours, any visible text (quoted exactly), counts of notable objects, and how things are arranged. Write plain prose without headings or lists, and do not guess at things the image does not show.
+        """##,
         "extract-instruction": ##"""
-description: pull exactly one user instruction out of a hooked text, or say NO_INST (Oasis)
-media: no
-out: extracted
----
-The text below was written as the start of a message a user sent together with an image. Decide whether it contains a request or question that an assistant could act on.
+        description: pull exactly one user instruction out of a hooked text, or say NO_INST (Oasis)
+        media: no
+        out: extracted
+        ---
+        The text below was written as the start of a message a user sent together with an image. Decide whether it contains a request or question that an assistant could act on.
 
-If it does, reply with exactly one line in the form
-Instruction: <the request, rewritten as one clear, self-contained instruction in the text's language>
-If it contains no usable request (it is empty, random, only a description, or several unrelated fragments), reply with exactly
-NO_INST
+        If it does, reply with exactly one line in the form
+        Instruction: <the request, rewritten as one clear, self-contained instruction in the text's language>
+        If it contains no usable request (it is empty, random, only a description, or several unrelated fragments), reply with exactly
+        NO_INST
 
-Text:
-{hook}
-"""##,
+        Text:
+        {hook}
+        """##,
         "five-questions": ##"""
-description: five questions about an image, from its caption, one per line (caption_conversation)
-media: no
-out: questions
----
-Here is a detailed caption of an image:
-{caption}
+        description: five questions about an image, from its caption, one per line (caption_conversation)
+        media: no
+        out: questions
+        ---
+        Here is a detailed caption of an image:
+        {caption}
 
-Write five different questions a person might ask about this image that the caption makes it possible to answer. Vary them: some about objects, some about actions or relations, some needing a little reasoning. Write one question per line, with no numbering and nothing else.
-"""##,
+        Write five different questions a person might ask about this image that the caption makes it possible to answer. Vary them: some about objects, some about actions or relations, some needing a little reasoning. Write one question per line, with no numbering and nothing else.
+        """##,
         "improve-instruction-zh": ##"""
-description: 针对图片，指出指令可以如何改进（prompt_evolve，中文）
-media: yes
-out: feedback
----
-请结合这张图片，审阅下面这条用户指令以及模型给出的回答。指出这条指令在清晰度、与图片内容的贴合程度、信息量和可回答性方面的不足，并给出具体、可操作的修改建议。只写建议，不要改写指令本身。
+        description: 针对图片，指出指令可以如何改进（prompt_evolve，中文）
+        media: yes
+        out: feedback
+        ---
+        请结合这张图片，审阅下面这条用户指令以及模型给出的回答。指出这条指令在清晰度、与图片内容的贴合程度、信息量和可回答性方面的不足，并给出具体、可操作的修改建议。只写建议，不要改写指令本身。
 
-指令：{instruction}
-回答：{response}
-"""##,
+        指令：{instruction}
+        回答：{response}
+        """##,
         "paragraphs": ##"""
-description: split a caption into self-contained statements, one per line (caption_hallucination)
-media: no
-out: paragraphs
----
-Split the image caption below into short statements that can each be checked against the image on its own. Every statement must make sense without the others: repeat the subject instead of writing "it" or "they". Keep every claim the caption makes and add nothing. Write one statement per line, with no numbering and nothing else.
+        description: split a caption into self-contained statements, one per line (caption_hallucination)
+        media: no
+        out: paragraphs
+        ---
+        Split the image caption below into short statements that can each be checked against the image on its own. Every statement must make sense without the others: repeat the subject instead of writing "it" or "they". Keep every claim the caption makes and add nothing. Write one statement per line, with no numbering and nothing else.
 
-Caption:
-{caption}
-"""##,
+        Caption:
+        {caption}
+        """##,
         "rewrite-caption-mentions": ##"""
-description: rewrite mentions of a caption or description into references to the image (VLThinking)
-media: no
-out: cot_response
----
-The text below was written by someone who only read a description of an image. Rewrite it so that it reads as if they had looked at the image directly: wherever it mentions "the caption", "the description", "the text says" or similar, refer to the image or to what is visible instead. Change nothing else: keep the reasoning, the answer, the formatting and any <think> and </think> tags exactly where they are. Reply with the rewritten text only.
+        description: rewrite mentions of a caption or description into references to the image (VLThinking)
+        media: no
+        out: cot_response
+        ---
+        The text below was written by someone who only read a description of an image. Rewrite it so that it reads as if they had looked at the image directly: wherever it mentions "the caption", "the description", "the text says" or similar, refer to the image or to what is visible instead. Change nothing else: keep the reasoning, the answer, the formatting and any <think> and </think> tags exactly where they are. Reply with the rewritten text only.
 
-Text:
-{text}
-"""##,
+        Text:
+        {text}
+        """##,
         "rewrite-instruction-zh": ##"""
-description: 根据修改建议重写指令（prompt_evolve，中文）
-media: no
-out: new_instruction
----
-下面是一条关于图片的用户指令，以及针对它的修改建议。请根据建议重写这条指令，使其更清晰、更具体、更贴合图片内容，同时保持原来的意图。只输出重写后的指令，不要加任何解释。
+        description: 根据修改建议重写指令（prompt_evolve，中文）
+        media: no
+        out: new_instruction
+        ---
+        下面是一条关于图片的用户指令，以及针对它的修改建议。请根据建议重写这条指令，使其更清晰、更具体、更贴合图片内容，同时保持原来的意图。只输出重写后的指令，不要加任何解释。
 
-原指令：{instruction}
-修改建议：{feedback}
-"""##,
+        原指令：{instruction}
+        修改建议：{feedback}
+        """##,
         "structured-caption": ##"""
-description: a structured caption a text-only reasoner can answer questions from (VLThinking)
-media: yes
-out: caption
----
-Write a structured description of this image that would let someone answer detailed questions about it without seeing it. Use these parts, each on its own lines:
-Overview: one or two sentences on what the image is.
-Objects: each notable object with its position, colour, size and count.
-Text: every piece of visible text, quoted exactly, or "none".
-Relations: how the objects relate in space and in action.
-Details: anything else a careful observer would note, such as numbers in charts or labels on axes.
-Describe only what is visible.
-"""##,
+        description: a structured caption a text-only reasoner can answer questions from (VLThinking)
+        media: yes
+        out: caption
+        ---
+        Write a structured description of this image that would let someone answer detailed questions about it without seeing it. Use these parts, each on its own lines:
+        Overview: one or two sentences on what the image is.
+        Objects: each notable object with its position, colour, size and count.
+        Text: every piece of visible text, quoted exactly, or "none".
+        Relations: how the objects relate in space and in action.
+        Details: anything else a careful observer would note, such as numbers in charts or labels on axes.
+        Describe only what is visible.
+        """##,
     ]
 
     static let rubrics: [String: String] = [
         "clarity": ##"""
-description: is the instruction clear and specific about this image? (Oasis, 1-5)
-media: yes
-scale: 1-5
-answer: brackets
----
-You will see an image and an instruction a user gave about it. Judge how clear the instruction is: could an assistant tell exactly what is being asked?
+        description: is the instruction clear and specific about this image? (Oasis, 1-5)
+        media: yes
+        scale: 1-5
+        answer: brackets
+        ---
+        You will see an image and an instruction a user gave about it. Judge how clear the instruction is: could an assistant tell exactly what is being asked?
 
-5: clear, specific and well formed.
-4: clear, with minor wording problems.
-3: understandable, but vague or open to more than one reading.
-2: hard to understand; the intent has to be guessed.
-1: unintelligible.
+        5: clear, specific and well formed.
+        4: clear, with minor wording problems.
+        3: understandable, but vague or open to more than one reading.
+        2: hard to understand; the intent has to be guessed.
+        1: unintelligible.
 
-Instruction: {instruction}
+        Instruction: {instruction}
 
-Give a one-sentence reason, then your rating as a single number in double square brackets, for example: Rating: [[3]]
-"""##,
+        Give a one-sentence reason, then your rating as a single number in double square brackets, for example: Rating: [[3]]
+        """##,
         "correct": ##"""
-description: does a statement describe the image accurately? (Correct/Incorrect, caption_hallucination)
-media: yes
-answer: correct
----
-Look at the image and read the statement below. Decide whether everything the statement claims is true of the image.
+        description: does a statement describe the image accurately? (Correct/Incorrect, caption_hallucination)
+        media: yes
+        answer: correct
+        ---
+        Look at the image and read the statement below. Decide whether everything the statement claims is true of the image.
 
-Statement: {text}
+        Statement: {text}
 
-Reply with one word first: Correct if the statement is accurate, Incorrect if any part of it is wrong or not shown in the image.
-"""##,
+        Reply with one word first: Correct if the statement is accurate, Incorrect if any part of it is wrong or not shown in the image.
+        """##,
         "hallucination": ##"""
-description: does the instruction assume things the image does not show? (Oasis, 1-5)
-media: yes
-scale: 1-5
-answer: brackets
----
-You will see an image and an instruction a user gave about it. Judge whether the instruction takes for granted objects, text, people or events that are not in the image.
+        description: does the instruction assume things the image does not show? (Oasis, 1-5)
+        media: yes
+        scale: 1-5
+        answer: brackets
+        ---
+        You will see an image and an instruction a user gave about it. Judge whether the instruction takes for granted objects, text, people or events that are not in the image.
 
-5: everything the instruction presupposes is present in the image.
-4: one minor assumption that is plausible but not visible.
-3: a noticeable assumption about something not shown.
-2: several things presupposed that are not in the image.
-1: the instruction is about something clearly absent from the image.
+        5: everything the instruction presupposes is present in the image.
+        4: one minor assumption that is plausible but not visible.
+        3: a noticeable assumption about something not shown.
+        2: several things presupposed that are not in the image.
+        1: the instruction is about something clearly absent from the image.
 
-Instruction: {instruction}
+        Instruction: {instruction}
 
-Give a one-sentence reason, then your rating as a single number in double square brackets, for example: Rating: [[5]]
-"""##,
+        Give a one-sentence reason, then your rating as a single number in double square brackets, for example: Rating: [[5]]
+        """##,
         "match-zh": ##"""
-description: 回答与指令的匹配程度（1-10 分，中文，形如【7分】）
-media: no
-scale: 1-10
-answer: any
----
-请评估下面的回答在多大程度上完成了指令的要求：是否切题、完整、准确，形式是否恰当。
+        description: 回答与指令的匹配程度（1-10 分，中文，形如【7分】）
+        media: no
+        scale: 1-10
+        answer: any
+        ---
+        请评估下面的回答在多大程度上完成了指令的要求：是否切题、完整、准确，形式是否恰当。
 
-10分：完整、准确、严格针对指令。
-7分：较好，有少量遗漏或瑕疵。
-4分：只部分回应了指令，或有明显错误。
-1分：与指令无关或没有实际内容。
+        10分：完整、准确、严格针对指令。
+        7分：较好，有少量遗漏或瑕疵。
+        4分：只部分回应了指令，或有明显错误。
+        1分：与指令无关或没有实际内容。
 
-指令：{instruction}
+        指令：{instruction}
 
-回答：{response}
+        回答：{response}
 
-请先用一两句话说明理由，最后给出分数，格式为【X分】，例如【7分】。
-"""##,
+        请先用一两句话说明理由，最后给出分数，格式为【X分】，例如【7分】。
+        """##,
         "match": ##"""
-description: how well does the response fit the instruction? (1-10)
-media: no
-scale: 1-10
-answer: brackets
----
-Judge how well the response below fulfils the instruction: does it address what was asked, completely and correctly, in a suitable form?
+        description: how well does the response fit the instruction? (1-10)
+        media: no
+        scale: 1-10
+        answer: brackets
+        ---
+        Judge how well the response below fulfils the instruction: does it address what was asked, completely and correctly, in a suitable form?
 
-10: a complete, accurate, well-formed answer to exactly what was asked.
-7: a good answer with small omissions or flaws.
-4: partly addresses the instruction, or has clear errors.
-1: unrelated to the instruction, or empty.
+        10: a complete, accurate, well-formed answer to exactly what was asked.
+        7: a good answer with small omissions or flaws.
+        4: partly addresses the instruction, or has clear errors.
+        1: unrelated to the instruction, or empty.
 
-Instruction: {instruction}
+        Instruction: {instruction}
 
-Response: {response}
+        Response: {response}
 
-Give a short reason, then your score from 1 to 10 in double square brackets, for example: Score: [[7]]
-"""##,
+        Give a short reason, then your score from 1 to 10 in double square brackets, for example: Score: [[7]]
+        """##,
         "nonsense": ##"""
-description: is the instruction meaningful text rather than noise? (Oasis, 1-5, text only)
-media: no
-scale: 1-5
-answer: brackets
----
-Judge whether the text below is a meaningful, coherent request written in natural language, as opposed to noise: repeated words, broken fragments, mixed-up languages, stray markup or random characters.
+        description: is the instruction meaningful text rather than noise? (Oasis, 1-5, text only)
+        media: no
+        scale: 1-5
+        answer: brackets
+        ---
+        Judge whether the text below is a meaningful, coherent request written in natural language, as opposed to noise: repeated words, broken fragments, mixed-up languages, stray markup or random characters.
 
-5: fully coherent and natural.
-4: coherent, with small slips.
-3: understandable but awkward or partly garbled.
-2: mostly garbled.
-1: nonsense.
+        5: fully coherent and natural.
+        4: coherent, with small slips.
+        3: understandable but awkward or partly garbled.
+        2: mostly garbled.
+        1: nonsense.
 
-Text: {instruction}
+        Text: {instruction}
 
-Give a one-sentence reason, then your rating as a single number in double square brackets, for example: Rating: [[5]]
-"""##,
+        Give a one-sentence reason, then your rating as a single number in double square brackets, for example: Rating: [[5]]
+        """##,
         "solvability": ##"""
-description: can the instruction be carried out from this image? (Oasis, 1-5)
-media: yes
-scale: 1-5
-answer: brackets
----
-You will see an image and an instruction a user gave about it. Judge how well the instruction can be carried out using this image.
+        description: can the instruction be carried out from this image? (Oasis, 1-5)
+        media: yes
+        scale: 1-5
+        answer: brackets
+        ---
+        You will see an image and an instruction a user gave about it. Judge how well the instruction can be carried out using this image.
 
-5: fully answerable from the image; everything it asks about is visible or can be inferred from it.
-4: answerable, with small gaps or mild ambiguity.
-3: partly answerable; some of what it asks cannot be determined from the image.
-2: mostly unanswerable from the image.
-1: cannot be answered with this image at all, or it is not a real request.
+        5: fully answerable from the image; everything it asks about is visible or can be inferred from it.
+        4: answerable, with small gaps or mild ambiguity.
+        3: partly answerable; some of what it asks cannot be determined from the image.
+        2: mostly unanswerable from the image.
+        1: cannot be answered with this image at all, or it is not a real request.
 
-Instruction: {instruction}
+        Instruction: {instruction}
 
-Give a one-sentence reason, then your rating as a single number in double square brackets, for example: Rating: [[4]]
-"""##,
+        Give a one-sentence reason, then your rating as a single number in double square brackets, for example: Rating: [[4]]
+        """##,
         "verify": ##"""
-description: does an answer agree with the gold answer? (Yes/No, VLThinking)
-media: no
-answer: yesno
----
-Compare a candidate answer with the reference answer to the same question. Decide whether the candidate reaches the same final answer as the reference. Ignore differences in wording, length, formatting and the reasoning shown; only the final answer matters.
+        description: does an answer agree with the gold answer? (Yes/No, VLThinking)
+        media: no
+        answer: yesno
+        ---
+        Compare a candidate answer with the reference answer to the same question. Decide whether the candidate reaches the same final answer as the reference. Ignore differences in wording, length, formatting and the reasoning shown; only the final answer matters.
 
-Question: {instruction}
+        Question: {instruction}
 
-Reference answer: {gold}
+        Reference answer: {gold}
 
-Candidate answer: {answer}
+        Candidate answer: {answer}
 
-Reply with one word first: Yes if the final answers agree, No if they do not.
-"""##,
+        Reply with one word first: Yes if the final answers agree, No if they do not.
+        """##,
     ]
 }

@@ -19,15 +19,18 @@ public struct PromptFile {
         self.origin = origin
         self.text = text
         var header: [String: String] = [:]
-        let lines = text.replacingOccurrences(of: "\r\n", with: "\n").split(separator: "\n", omittingEmptySubsequences: false)
+        let lines = text.replacingOccurrences(of: "\r\n", with: "\n").split(
+            separator: "\n", omittingEmptySubsequences: false)
         guard let sep = lines.firstIndex(where: { $0.trimmingCharacters(in: .whitespaces) == "---" }) else {
-            throw FormatError(description: "\(origin): no '---' line; a prompt file is `key: value` lines, then ---, then the prompt")
+            throw FormatError(
+                description: "\(origin): no '---' line; a prompt file is `key: value` lines, then ---, then the prompt")
         }
         for (i, line) in lines[..<sep].enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
             guard let colon = line.firstIndex(of: ":") else {
                 throw FormatError(description: "\(origin):\(i + 1): expected `key: value`, got '\(line)'")
             }
-            header[line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            header[line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()] = line[line.index(after: colon)...]
+                .trimmingCharacters(in: .whitespaces)
         }
         self.header = header
         var body = lines[(sep + 1)...].joined(separator: "\n")
@@ -69,11 +72,15 @@ public enum PromptLibrary {
             }
             let base = (nameOrPath as NSString).lastPathComponent
             let name = base.contains(".") ? String(base[..<base.lastIndex(of: ".")!]) : base
-            do { return try PromptFile(name: name, text: text, origin: nameOrPath) } catch let e as PromptFile.FormatError {
+            do { return try PromptFile(name: name, text: text, origin: nameOrPath) } catch let e
+                as PromptFile.FormatError
+            {
                 throw ToolError.usage(e.description)
             }
         }
-        throw ToolError.usage("no \(kind.rawValue) named '\(nameOrPath)' and no such file; built-in: \(names(kind).joined(separator: ", "))")
+        throw ToolError.usage(
+            "no \(kind.rawValue) named '\(nameOrPath)' and no such file; built-in: \(names(kind).joined(separator: ", "))"
+        )
     }
 
     /// One line per entry: `name  description`.

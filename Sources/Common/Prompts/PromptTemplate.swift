@@ -23,7 +23,8 @@ public struct PromptTemplate {
             }
             let name = String(s[..<eq])
             guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
-                throw ToolError.usage("--bind \(s): NAME is a placeholder name like instruction (a field path goes after the =)")
+                throw ToolError.usage(
+                    "--bind \(s): NAME is a placeholder name like instruction (a field path goes after the =)")
             }
             out[name] = try FieldPath(parsing: String(s[s.index(after: eq)...]))
         }
@@ -34,7 +35,10 @@ public struct PromptTemplate {
     public func resolve(_ path: FieldPath) -> FieldPath {
         guard case .key(let first)? = path.components.first, let target = binds[first] else { return path }
         let comps = target.components + path.components.dropFirst()
-        return FieldPath(components: comps, text: path.components.count == 1 ? target.description : "\(target.description)\(path.description.dropFirst(first.count))")
+        return FieldPath(
+            components: comps,
+            text: path.components.count == 1
+                ? target.description : "\(target.description)\(path.description.dropFirst(first.count))")
     }
 
     public func render(_ record: JSONValue) throws -> String {

@@ -31,7 +31,8 @@ public struct Rubric {
         case "yesno", "yes/no": answer = .yesNo
         case "correct", "correct/incorrect": answer = .correct
         case let other:
-            throw PromptFile.FormatError(description: "\(file.origin): answer must be brackets, any, yesno or correct, got '\(other)'")
+            throw PromptFile.FormatError(
+                description: "\(file.origin): answer must be brackets, any, yesno or correct, got '\(other)'")
         }
     }
 
@@ -94,7 +95,8 @@ public enum RubricParser {
         let numbers = allMatches(anyNumber, text).compactMap { Double($0[0]) }
         let trimmed = text.trimmingCharacters(in: CharacterSet(charactersIn: " *_`.!\t\n\r"))
         guard let lastNumber = numbers.last, let lastToken = trimmed.split(whereSeparator: { $0.isWhitespace }).last,
-              Double(lastToken) == lastNumber else { return nil }
+            Double(lastToken) == lastNumber
+        else { return nil }
         let lastLine = trimmed.split(whereSeparator: \.isNewline).last.map(String.init) ?? ""
         guard numbers.count == 1 || Double(lastLine.trimmingCharacters(in: .whitespaces)) != nil else { return nil }
         return (lo...hi).contains(lastNumber) ? lastNumber : nil
@@ -107,7 +109,10 @@ public enum RubricParser {
             var pos = 0
             while pos <= b.count, let m = re.match(bytes: b, from: pos), let whole = m[0] {
                 let groups = m.count > 1 ? Array(m[1...]) : [whole]
-                out.append(groups.map { r in r.map { String(decoding: UnsafeBufferPointer(rebasing: b[$0]), as: UTF8.self) } ?? "" })
+                out.append(
+                    groups.map { r in
+                        r.map { String(decoding: UnsafeBufferPointer(rebasing: b[$0]), as: UTF8.self) } ?? ""
+                    })
                 pos = whole.upperBound > whole.lowerBound ? whole.upperBound : whole.upperBound + 1
             }
         }
@@ -143,7 +148,10 @@ public enum RubricParser {
             // Short words like "no" also occur as ordinary words ("there is no difference"):
             // they only count as a verdict where a clause starts.
             if RubricParser.ambiguous.contains(word) && i > 0 && !clauseStarts.contains(i)
-                && !["and", "or", "but", "so", "then"].contains(w[i - 1]) { continue }
+                && !["and", "or", "but", "so", "then"].contains(w[i - 1])
+            {
+                continue
+            }
             saw.append(value)
         }
         if yes.contains(first) || no.contains(first) {
@@ -151,7 +159,9 @@ public enum RubricParser {
             // An opening verdict that the rest contradicts ("Correct? No, it is incorrect.") is no verdict.
             return saw.allSatisfy { $0 == opening } ? opening : nil
         }
-        let answerMarks = allMatches(try! Regex(#"(?i)(?:answer|verdict|judgement|judgment|结论|答案)\**\s*[:：]\s*\**\s*([\p{L}]+)"#), text).compactMap { words($0[0]).first }
+        let answerMarks = allMatches(
+            try! Regex(#"(?i)(?:answer|verdict|judgement|judgment|结论|答案)\**\s*[:：]\s*\**\s*([\p{L}]+)"#), text
+        ).compactMap { words($0[0]).first }
         if let a = answerMarks.last(where: { yes.contains($0) || no.contains($0) }) { return yes.contains(a) }
         if let v = saw.first, saw.allSatisfy({ $0 == v }) { return v }
         // Chinese answers that open with the verdict.
@@ -188,6 +198,7 @@ public enum RubricParser {
     }
 
     public static func correct(_ text: String) -> Bool? {
-        verdict(text, yes: ["correct", "accurate", "true", "正确"], no: ["incorrect", "inaccurate", "wrong", "false", "错误"])
+        verdict(
+            text, yes: ["correct", "accurate", "true", "正确"], no: ["incorrect", "inaccurate", "wrong", "false", "错误"])
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A record-level problem: a field that is missing or of the wrong type.
 public enum RecordError: Error, CustomStringConvertible {
     case field(String, String)
@@ -7,7 +9,8 @@ public enum RecordError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .field(let path, let msg): return "field '\(path)': \(msg)"
-        case .missing(let path, let hint): return "field '\(path)' is not in this record\(hint.isEmpty ? "" : "; \(hint)")"
+        case .missing(let path, let hint):
+            return "field '\(path)' is not in this record\(hint.isEmpty ? "" : "; \(hint)")"
         case .message(let m): return m
         }
     }
@@ -59,5 +62,3 @@ public struct BadLineError: Error, CustomStringConvertible {
         return col
     }
 }
-
-import Foundation

@@ -63,7 +63,9 @@ public final class RecordInput {
     public var fraction: Double? {
         var total = 0
         for p in paths {
-            guard p != "-", let attrs = try? FileManager.default.attributesOfItem(atPath: p), let n = attrs[.size] as? Int else { return nil }
+            guard p != "-", let attrs = try? FileManager.default.attributesOfItem(atPath: p),
+                let n = attrs[.size] as? Int
+            else { return nil }
             total += n
         }
         guard total > 0 else { return nil }

@@ -11,12 +11,15 @@ public final class RejectStream {
     public init(sink: OutputSink) { self.sink = sink }
 
     public func write(_ line: InputLine, reason: String, recordIsValid: Bool) throws {
-        try write(bytes: line.bytes, source: line.source, line: line.number, reason: reason, recordIsValid: recordIsValid)
+        try write(
+            bytes: line.bytes, source: line.source, line: line.number, reason: reason, recordIsValid: recordIsValid)
     }
 
     /// `extra` members go after the reason (status and attempts of a failed call).
-    public func write(bytes: UnsafeBufferPointer<UInt8>, source: String, line: Int, reason: String, recordIsValid: Bool,
-                      extra: [(String, JSONValue)] = []) throws {
+    public func write(
+        bytes: UnsafeBufferPointer<UInt8>, source: String, line: Int, reason: String, recordIsValid: Bool,
+        extra: [(String, JSONValue)] = []
+    ) throws {
         scratch.removeAll(keepingCapacity: true)
         scratch.append(contentsOf: "{\"reason\":".utf8)
         JSONWriter.writeString(reason, into: &scratch)

@@ -30,7 +30,9 @@ public struct ScoringPlan {
             let answer = try r.readAnswer()
             try o.set(judge.rubric.read(answer.text), at: ScoringPlan.scorePath(judge.name))
             if history {
-                try o.set(try judge.request.historyEntry(record: record, answer: answer, result: r, sample: nil), at: ScoringPlan.historyPath(judge.name))
+                try o.set(
+                    try judge.request.historyEntry(record: record, answer: answer, result: r, sample: nil),
+                    at: ScoringPlan.historyPath(judge.name))
             }
         }
         return [o]
@@ -54,7 +56,10 @@ public struct ScoringPlan {
             while let line = try tool.input.next() {
                 tool.summary.recordsIn += 1
                 let record: JSONValue
-                do { record = try parseRecord(line.bytes) } catch { try tool.badLine(line, error); continue }
+                do { record = try parseRecord(line.bytes) } catch {
+                    try tool.badLine(line, error)
+                    continue
+                }
                 do {
                     try tool.emit(try reparse(record))
                 } catch let e as RecordError {
@@ -65,7 +70,9 @@ public struct ScoringPlan {
             }
         }
         if tool.summary.failed > 0 {
-            throw ToolError("\(tool.summary.failed) record\(tool.summary.failed == 1 ? "" : "s") had no stored judgement; they are in \(failuresPath)", status: .recordsFailed)
+            throw ToolError(
+                "\(tool.summary.failed) record\(tool.summary.failed == 1 ? "" : "s") had no stored judgement; they are in \(failuresPath)",
+                status: .recordsFailed)
         }
     }
 
@@ -73,9 +80,15 @@ public struct ScoringPlan {
     public func reparse(_ record: JSONValue) throws -> JSONValue {
         var o = record
         for judge in judges {
-            let path = FieldPath(components: ScoringPlan.historyPath(judge.name).components + [.key("response")], text: "history.score_\(judge.name).response")
+            let path = FieldPath(
+                components: ScoringPlan.historyPath(judge.name).components + [.key("response")],
+                text: "history.score_\(judge.name).response")
             guard let raw = record.value(at: path)?.stringValue else {
-                throw RecordError.missing(path.description, hint: "--reparse reads the judgement a scoring run stored there (it was run with --no-history, or not at all)")
+                throw RecordError.missing(
+                    path.description,
+                    hint:
+                        "--reparse reads the judgement a scoring run stored there (it was run with --no-history, or not at all)"
+                )
             }
             try o.set(judge.rubric.read(raw), at: ScoringPlan.scorePath(judge.name))
         }

@@ -31,21 +31,25 @@ public struct RecordExploder {
         case .string(let s): parts = splitter.split(s)
         case .array(let a):
             // An array is already split: each element is a part.
-            parts = a.map { Template.text(of: $0).trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
+            parts = a.map { Template.text(of: $0).trimmingCharacters(in: .whitespacesAndNewlines) }.filter {
+                !$0.isEmpty
+            }
         default: throw RecordError.field(field.description, "is a \(value.typeName); --field needs text or an array")
         }
         if parts.isEmpty { return .drop("split: no parts in \(field)") }
         if let maxParts, parts.count > maxParts {
             return .drop("split: \(parts.count) parts > --max-parts \(maxParts)")
         }
-        return .children(try parts.enumerated().map { i, p in
-            var child = record
-            try child.set(.string(p), at: into)
-            if let partField {
-                try child.set(.object(JSONObject([("index", .int(i)), ("count", .int(parts.count))])), at: partField)
-            }
-            return child
-        })
+        return .children(
+            try parts.enumerated().map { i, p in
+                var child = record
+                try child.set(.string(p), at: into)
+                if let partField {
+                    try child.set(
+                        .object(JSONObject([("index", .int(i)), ("count", .int(parts.count))])), at: partField)
+                }
+                return child
+            })
     }
 }
 
@@ -109,14 +113,19 @@ public final class RecordJoiner {
             do {
                 try joined.set(.array(members.map { $0.value(at: path) ?? .null }), at: path)
             } catch {
-                return Group(record: first, size: members.count, source: firstSource, line: firstLine, incomplete: nil,
-                             failure: "join: cannot collect \(path): \(error)")
+                return Group(
+                    record: first, size: members.count, source: firstSource, line: firstLine, incomplete: nil,
+                    failure: "join: cannot collect \(path): \(error)")
             }
         }
         var incomplete: String?
         if let partField {
-            let counts = members.compactMap { $0.value(at: partField)?.value(at: FieldPath(components: [.key("count")], text: "count"))?.doubleValue }
-            let indexes = members.compactMap { $0.value(at: partField)?.value(at: FieldPath(components: [.key("index")], text: "index"))?.doubleValue }
+            let counts = members.compactMap {
+                $0.value(at: partField)?.value(at: FieldPath(components: [.key("count")], text: "count"))?.doubleValue
+            }
+            let indexes = members.compactMap {
+                $0.value(at: partField)?.value(at: FieldPath(components: [.key("index")], text: "index"))?.doubleValue
+            }
             if let expected = counts.first, counts.count == members.count {
                 if Int(expected) != members.count || indexes != (0..<members.count).map(Double.init) {
                     incomplete = "join: incomplete group, \(members.count) of \(Int(expected)) parts"
@@ -124,7 +133,9 @@ public final class RecordJoiner {
             }
             joined.remove(at: partField)
         }
-        return Group(record: joined, size: members.count, source: firstSource, line: firstLine, incomplete: incomplete, failure: nil)
+        return Group(
+            record: joined, size: members.count, source: firstSource, line: firstLine, incomplete: incomplete,
+            failure: nil)
     }
 }
 
@@ -152,7 +163,10 @@ public final class ReservoirSample {
     public func offer(_ line: InputLine) -> Entry? {
         let entry = Entry(index: seen, bytes: Array(line.bytes), source: line.source, line: line.number)
         defer { seen += 1 }
-        if entries.count < size { entries.append(entry); return nil }
+        if entries.count < size {
+            entries.append(entry)
+            return nil
+        }
         let j = Int(rng.next() % UInt64(seen + 1))
         if j < size {
             let out = entries[j]

@@ -26,7 +26,9 @@ public struct ShardWriter {
             try extractor.extract(line.bytes, into: &values)
             let shard: Int
             if let key {
-                guard let v = values[0] else { throw RecordError.missing(key.description, hint: "--key picks the shard") }
+                guard let v = values[0] else {
+                    throw RecordError.missing(key.description, hint: "--key picks the shard")
+                }
                 shard = Int(StableHash.hash64(StableHash.keyBytes(v)) % UInt64(count))
             } else {
                 shard = next
@@ -43,22 +45,31 @@ public struct ShardWriter {
 public enum RecordSampler {
     public static func run(_ tool: RecordTool, spec: String, seed: UInt64) throws {
         if spec.hasSuffix("%") {
-            guard let p = Double(spec.dropLast()), p >= 0, p <= 100 else { throw ToolError.usage("--sample P% needs P from 0 to 100, got '\(spec)'") }
+            guard let p = Double(spec.dropLast()), p >= 0, p <= 100 else {
+                throw ToolError.usage("--sample P% needs P from 0 to 100, got '\(spec)'")
+            }
             var rng = SeededRandom(seed: seed)
             try tool.eachLine { line in
                 try FieldExtractor.validateObject(line.bytes)
-                if Double(rng.next() >> 11) / Double(1 << 53) < p / 100 { try tool.emit(line) } else { try tool.drop(line, reason: "sample") }
+                if Double(rng.next() >> 11) / Double(1 << 53) < p / 100 {
+                    try tool.emit(line)
+                } else {
+                    try tool.drop(line, reason: "sample")
+                }
             }
             return
         }
-        guard let n = Int(spec), n >= 0 else { throw ToolError.usage("--sample takes a count N or a percentage P%, got '\(spec)'") }
+        guard let n = Int(spec), n >= 0 else {
+            throw ToolError.usage("--sample takes a count N or a percentage P%, got '\(spec)'")
+        }
         let reservoir = ReservoirSample(size: n, seed: seed)
         try tool.eachLine { line in
             try FieldExtractor.validateObject(line.bytes)
             if let out = reservoir.offer(line) {
                 tool.summary.drop("sample")
                 try out.bytes.withUnsafeBufferPointer {
-                    try tool.rejects?.write(bytes: $0, source: out.source, line: out.line, reason: "sample", recordIsValid: true)
+                    try tool.rejects?.write(
+                        bytes: $0, source: out.source, line: out.line, reason: "sample", recordIsValid: true)
                 }
             }
         }

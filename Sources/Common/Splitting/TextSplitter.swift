@@ -37,7 +37,10 @@ public struct TextSplitter {
             for line in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
                 let t = line.trimmingCharacters(in: .whitespaces)
                 if t.isEmpty {
-                    if !current.isEmpty { parts.append(current.joined(separator: "\n")); current = [] }
+                    if !current.isEmpty {
+                        parts.append(current.joined(separator: "\n"))
+                        current = []
+                    }
                 } else {
                     current.append(t)
                 }
@@ -61,7 +64,9 @@ public struct TextSplitter {
             if !sawMarker { return TextSplitter(mode: .lines).split(text) }
             return items.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         case .regex:
-            return (regex?.allCaptures(text) ?? []).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
+            return (regex?.allCaptures(text) ?? []).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter {
+                !$0.isEmpty
+            }
         }
     }
 
@@ -83,14 +88,21 @@ public struct TextSplitter {
         var i = 0
         let open = first == "("
         if open { i = 1 }
-        let questionLabel = !open && (first == "Q" || first == "q") && chars.count > 1 && chars[1].isASCII && chars[1].isNumber
+        let questionLabel =
+            !open && (first == "Q" || first == "q") && chars.count > 1 && chars[1].isASCII && chars[1].isNumber
         if questionLabel { i = 1 }
         let digitsStart = i
         while i < chars.count, chars[i].isASCII, chars[i].isNumber { i += 1 }
         guard i > digitsStart, i - digitsStart <= 3, i < chars.count else { return nil }
         let close = chars[i]
         let allowed: Bool
-        if open { allowed = close == ")" } else if questionLabel { allowed = close == ":" || close == "." || close == ")" } else { allowed = close == "." || close == ")" }
+        if open {
+            allowed = close == ")"
+        } else if questionLabel {
+            allowed = close == ":" || close == "." || close == ")"
+        } else {
+            allowed = close == "." || close == ")"
+        }
         return allowed ? rest(from: i + 1) : nil
     }
 }

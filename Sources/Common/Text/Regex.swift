@@ -66,7 +66,8 @@ public final class Regex {
         let ov = pcre2_get_ovector_pointer_8(matchData)!
         var out: [Range<Int>?] = []
         for i in 0..<Int(rc) {
-            let a = ov[2 * i], b = ov[2 * i + 1]
+            let a = ov[2 * i]
+            let b = ov[2 * i + 1]
             out.append(a == Int.max || a > b ? nil : a..<b)
         }
         return out
@@ -90,7 +91,9 @@ public final class Regex {
         var s = s
         return s.withUTF8 { b -> [String]? in
             guard let m = match(bytes: b) else { return nil }
-            return m.dropFirst().map { r in r.map { String(decoding: UnsafeBufferPointer(rebasing: b[$0]), as: UTF8.self) } ?? "" }
+            return m.dropFirst().map { r in
+                r.map { String(decoding: UnsafeBufferPointer(rebasing: b[$0]), as: UTF8.self) } ?? ""
+            }
         }
     }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Text with `{field.path}` placeholders; `{{` and `}}` stand for braces.
 /// A placeholder's string is inserted as is, any other value as JSON.
 public struct Template: CustomStringConvertible {
@@ -16,7 +18,8 @@ public struct Template: CustomStringConvertible {
         /// Line and column of the problem (`column` counts through the whole text), with that line and a caret.
         public var description: String {
             let chars = Array(template)
-            var line = 1, lineStart = 0
+            var line = 1
+            var lineStart = 0
             for i in 0..<min(column - 1, chars.count) where chars[i] == "\n" {
                 line += 1
                 lineStart = i + 1
@@ -24,7 +27,8 @@ public struct Template: CustomStringConvertible {
             let col = column - lineStart
             let text = String(chars[lineStart...].prefix { $0 != "\n" })
             let place = template.contains("\n") ? "line \(line), column \(col)" : "column \(col)"
-            return "bad template at \(place): \(message)\n  \(text)\n  \(String(repeating: " ", count: max(0, col - 1)))^"
+            return
+                "bad template at \(place): \(message)\n  \(text)\n  \(String(repeating: " ", count: max(0, col - 1)))^"
         }
     }
 
@@ -39,9 +43,14 @@ public struct Template: CustomStringConvertible {
         while i < chars.count {
             let c = chars[i]
             if c == "{" {
-                if i + 1 < chars.count && chars[i + 1] == "{" { literal.append("{"); i += 2; continue }
+                if i + 1 < chars.count && chars[i + 1] == "{" {
+                    literal.append("{")
+                    i += 2
+                    continue
+                }
                 guard let close = chars[(i + 1)...].firstIndex(of: "}") else {
-                    throw ParseError(template: text, column: i + 1, message: "'{' is never closed; write {{ for a literal brace")
+                    throw ParseError(
+                        template: text, column: i + 1, message: "'{' is never closed; write {{ for a literal brace")
                 }
                 let name = String(chars[(i + 1)..<close]).trimmingCharacters(in: .whitespaces)
                 if name.isEmpty { throw ParseError(template: text, column: i + 1, message: "empty placeholder {}") }
@@ -49,18 +58,27 @@ public struct Template: CustomStringConvertible {
                 do { path = try FieldPath(parsing: name) } catch let e as FieldPathError {
                     throw ParseError(template: text, column: i + 1 + e.column, message: e.message)
                 }
-                if !literal.isEmpty { pieces.append(.text(literal)); literal = "" }
+                if !literal.isEmpty {
+                    pieces.append(.text(literal))
+                    literal = ""
+                }
                 pieces.append(.field(path))
                 i = close + 1
             } else if c == "}" {
-                if i + 1 < chars.count && chars[i + 1] == "}" { literal.append("}"); i += 2; continue }
+                if i + 1 < chars.count && chars[i + 1] == "}" {
+                    literal.append("}")
+                    i += 2
+                    continue
+                }
                 throw ParseError(template: text, column: i + 1, message: "lone '}'; write }} for a literal brace")
             } else if escapes && c == "\\" && i + 1 < chars.count {
                 switch chars[i + 1] {
                 case "n": literal.append("\n")
                 case "t": literal.append("\t")
                 case "\\": literal.append("\\")
-                default: literal.append("\\"); literal.append(chars[i + 1])
+                default:
+                    literal.append("\\")
+                    literal.append(chars[i + 1])
                 }
                 i += 2
             } else {
@@ -74,7 +92,10 @@ public struct Template: CustomStringConvertible {
 
     /// The fields the template reads.
     public var fields: [FieldPath] {
-        pieces.compactMap { if case .field(let p) = $0 { return p }; return nil }
+        pieces.compactMap {
+            if case .field(let p) = $0 { return p }
+            return nil
+        }
     }
 
     /// Fills the placeholders; a missing field is an error naming it.
@@ -85,7 +106,8 @@ public struct Template: CustomStringConvertible {
             case .text(let t): out += t
             case .field(let path):
                 guard let v = lookup(path) else {
-                    throw RecordError.missing(path.description, hint: "the template \(description.debugDescription) needs it")
+                    throw RecordError.missing(
+                        path.description, hint: "the template \(description.debugDescription) needs it")
                 }
                 out += Template.text(of: v)
             }
@@ -102,5 +124,3 @@ public struct Template: CustomStringConvertible {
         return JSONWriter.string(v)
     }
 }
-
-import Foundation
