@@ -1,6 +1,30 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// The shared code is a stack of library targets under Sources/Common, each
+// depending only on those below it (ARCHITECTURE.md draws the graph):
+//
+//   RecordCore   IO, JSON, field paths, records, regex, templates, exit status, summary
+//     <- Transforms   expressions, filtering, splitting, export          (mminf-filter, mminf-split)
+//     <- Prompts      prompt and rubric files, embedded library, rubric parsing (no network)
+//     <- Engine       libcurl loop, server pool, retries, SQLite cache
+//          <- Requests    chat bodies, media, the Oasis hook, scoring plans (+ Prompts)
+//     <- ToolCLI      options every tool shares (ArgumentParser starts here)
+//          <- ModelCLI    server, sampling, media and engine options (+ Requests)
+//
+// mminf-filter and mminf-split link neither libcurl, SQLite nor OpenSSL
+// (Tests/EndToEndTests/LinkageTests checks it with ldd).
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+
+func library(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
+    .target(name: name, dependencies: dependencies, path: "Sources/Common/\(name)")
+}
+
+func unitTests(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
+    .testTarget(
+        name: name + "Tests", dependencies: [Target.Dependency(stringLiteral: name), "TestSupport"] + dependencies)
+}
+
 let package = Package(
     name: "mminf",
     products: [
@@ -16,22 +40,38 @@ let package = Package(
         // Thin system-library targets: the C libraries come from the OS (scripts/setup.sh).
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
         .target(name: "CSQLite", linkerSettings: [.linkedLibrary("sqlite3")]),
-        .target(
-            name: "Common",
-            dependencies: [
-                "CZstd", "CPCRE2", "CCurl", "CSQLite",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
-        ),
-        .executableTarget(name: "mminf-filter", dependencies: ["Common"]),
-        .executableTarget(name: "mminf-split", dependencies: ["Common"]),
-        .executableTarget(name: "mminf-gen", dependencies: ["Common"]),
-        .executableTarget(name: "mminf-score", dependencies: ["Common"]),
-        .testTarget(name: "CommonTests", dependencies: ["Common"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["Common"]),
+
+        library("RecordCore", ["CZstd", "CPCRE2"]),
+        library("Transforms", ["RecordCore"]),
+        library("Prompts", ["RecordCore"]),
+        library("Engine", ["RecordCore", "CCurl", "CSQLite", "COpenSSL"]),
+        library("Requests", ["Engine", "Prompts", "RecordCore"]),
+        library("ToolCLI", ["RecordCore", argumentParser]),
+        library("ModelCLI", ["ToolCLI", "Requests", "Engine", "Prompts", "RecordCore", argumentParser]),
+
+        .executableTarget(name: "mminf-filter", dependencies: ["ToolCLI", "Transforms", "RecordCore", argumentParser]),
+        .executableTarget(name: "mminf-split", dependencies: ["ToolCLI", "Transforms", "RecordCore", argumentParser]),
+        .executableTarget(
+            name: "mminf-gen",
+            dependencies: ["ModelCLI", "ToolCLI", "Requests", "Engine", "Prompts", "RecordCore", argumentParser]),
+        .executableTarget(
+            name: "mminf-score",
+            dependencies: ["ModelCLI", "ToolCLI", "Requests", "Engine", "Prompts", "RecordCore", argumentParser]),
+
+        // Shared by the tests: temporary folders, the test servers, running the built tools.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        unitTests("RecordCore", []),
+        unitTests("Transforms", ["RecordCore"]),
+        unitTests("Prompts", ["RecordCore"]),
+        unitTests("Engine", ["RecordCore"]),
+        unitTests("Requests", ["Engine", "Prompts", "RecordCore"]),
+        unitTests("ToolCLI", ["RecordCore", argumentParser]),
+        unitTests("ModelCLI", ["ToolCLI", "Requests", "Engine", "RecordCore", argumentParser]),
+        // The end-to-end tests run the built binaries and link no library of mminf.
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

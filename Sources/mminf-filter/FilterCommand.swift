@@ -1,6 +1,8 @@
 import ArgumentParser
-import Common
 import Foundation
+import RecordCore
+import ToolCLI
+import Transforms
 
 @main
 struct FilterCommand: ParsableCommand {
@@ -158,3 +160,5 @@ struct FilterCommand: ParsableCommand {
         return plan
     }
 }
+
+extension ConversationFormat: @retroactive ExpressibleByArgument {}

@@ -1,6 +1,11 @@
 import ArgumentParser
-import Common
+import Engine
 import Foundation
+import ModelCLI
+import Prompts
+import RecordCore
+import Requests
+import ToolCLI
 
 @main
 struct GenCommand: ParsableCommand {
@@ -176,3 +181,5 @@ struct GenCommand: ParsableCommand {
         }
     }
 }
+
+extension HookRoute: @retroactive ExpressibleByArgument {}

@@ -1,6 +1,11 @@
 import ArgumentParser
-import Common
+import Engine
 import Foundation
+import ModelCLI
+import Prompts
+import RecordCore
+import Requests
+import ToolCLI
 
 @main
 struct ScoreCommand: ParsableCommand {

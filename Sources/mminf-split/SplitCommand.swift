@@ -1,6 +1,8 @@
 import ArgumentParser
-import Common
 import Foundation
+import RecordCore
+import ToolCLI
+import Transforms
 
 @main
 struct SplitCommand: ParsableCommand {
@@ -169,3 +171,5 @@ struct SplitCommand: ParsableCommand {
         }
     }
 }
+
+extension SplitMode: @retroactive ExpressibleByArgument {}

@@ -1,5 +1,5 @@
-import Common
 import Foundation
+import TestSupport
 import XCTest
 
 /// mminf-gen's request loop against the test double: request shape, retries,
@@ -11,10 +11,11 @@ final class GenEngineTests: ToolTestCase {
 
     /// "N requests, M cached" from a summary line.
     func requestCounts(_ stderr: String) -> (Int, Int)? {
-        guard let m = try? Common.Regex(#"(\d+) requests, (\d+) cached"#).firstCaptures(stderr), m.count == 2 else {
-            return nil
-        }
-        return (Int(m[0])!, Int(m[1])!)
+        let re = try! NSRegularExpression(pattern: #"(\d+) requests, (\d+) cached"#)
+        guard let m = re.firstMatch(in: stderr, range: NSRange(stderr.startIndex..., in: stderr)),
+            let a = Range(m.range(at: 1), in: stderr), let b = Range(m.range(at: 2), in: stderr)
+        else { return nil }
+        return (Int(stderr[a])!, Int(stderr[b])!)
     }
 
     func gen(_ double: ChatDouble, _ extra: [String], input: String, env: [String: String] = [:]) throws -> ToolRun {

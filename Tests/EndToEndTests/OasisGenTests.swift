@@ -1,5 +1,5 @@
-import Common
 import Foundation
+import TestSupport
 import XCTest
 
 /// The Oasis steps of mminf-gen: media in requests, the open user turn
@@ -149,7 +149,7 @@ final class OasisGenTests: ToolTestCase {
         // Up and answering (404 for what it lacks), so the refusal below is about capabilities, not a dead port.
         var status = 0
         for _ in 0..<100 where status == 0 {
-            status = HTTPRequest.get("http://127.0.0.1:\(port)/props").status
+            status = httpStatus("http://127.0.0.1:\(port)/props")
             if status == 0 { usleep(100_000) }
         }
         XCTAssertEqual(status, 404)

@@ -1,4 +1,5 @@
 import Foundation
+import RecordCore
 
 /// A prompt file: `key: value` header lines, a line `---`, then the template.
 /// Presets and rubrics share the format; a user's own file works like a built-in.

@@ -1,3 +1,5 @@
+import RecordCore
+
 /// A prompt with `{field}` placeholders and `--bind NAME=FIELD` renames, so a
 /// prompt written for `{caption}` works on records that call it `description`.
 public struct PromptTemplate {

@@ -1,4 +1,5 @@
 import Foundation
+import RecordCore
 
 /// A judge's prompt and how to read its answer.
 public struct Rubric {
@@ -102,22 +103,7 @@ public enum RubricParser {
         return (lo...hi).contains(lastNumber) ? lastNumber : nil
     }
 
-    static func allMatches(_ re: Regex, _ text: String) -> [[String]] {
-        var out: [[String]] = []
-        var s = text
-        s.withUTF8 { b in
-            var pos = 0
-            while pos <= b.count, let m = re.match(bytes: b, from: pos), let whole = m[0] {
-                let groups = m.count > 1 ? Array(m[1...]) : [whole]
-                out.append(
-                    groups.map { r in
-                        r.map { String(decoding: UnsafeBufferPointer(rebasing: b[$0]), as: UTF8.self) } ?? ""
-                    })
-                pos = whole.upperBound > whole.lowerBound ? whole.upperBound : whole.upperBound + 1
-            }
-        }
-        return out
-    }
+    static func allMatches(_ re: Regex, _ text: String) -> [[String]] { re.allMatches(text) }
 
     static func words(_ text: String) -> [String] {
         text.lowercased().split { !($0.isLetter || $0.isNumber) }.map(String.init)

@@ -1,0 +1,39 @@
+import RecordCore
+
+/// Settings of the request loop (docs/gen.md, "Engine").
+public struct EngineOptions {
+    public var concurrency = 64
+    public var retries = 5
+    public var timeout = 600.0
+    public var connectTimeout = 10.0
+    public var rps: Double?
+    public var tpm: Double?
+    public var unordered = false
+    /// Records between the oldest unwritten one and the newest admitted.
+    public var window: Int?
+    public var progressEvery = 10.0
+    public var step = "gen"
+    public var failuresPath: String?
+    public var statsPath: String?
+    public var headers: [String] = []
+    public var backoffBase = 0.5
+    public var backoffCap = 30.0
+    public init() {}
+}
+
+/// One request a record needs.
+public struct PlannedCall {
+    public var path: String
+    public var body: [UInt8]
+    /// nil: never cached.
+    public var cacheKey: String?
+    /// The path is below the server's root (`/completion`), not below `/v1`.
+    public var fromRoot = false
+
+    public init(path: String, body: [UInt8], cacheKey: String?, fromRoot: Bool = false) {
+        self.path = path
+        self.body = body
+        self.cacheKey = cacheKey
+        self.fromRoot = fromRoot
+    }
+}

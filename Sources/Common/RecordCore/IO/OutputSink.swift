@@ -1,0 +1,175 @@
+import CZstd
+import Foundation
+
+/// Writing an output failed. `closed` is a reader that went away (`| head`),
+/// which ends a tool quietly rather than as an error.
+public struct OutputError: ToolFailure, CustomStringConvertible {
+    public var destination: String
+    public var message: String
+    public var closed: Bool
+    public var description: String { "\(destination): \(message)" }
+}
+
+/// A buffered output file or stdout, optionally zstd-compressed.
+public final class OutputSink {
+    public let name: String
+    let fd: Int32
+    let ownsFD: Bool
+    var buffer: UnsafeMutablePointer<UInt8>
+    let capacity = 1 << 18
+    var count = 0
+    var cctx: OpaquePointer?
+    var zbuffer: UnsafeMutablePointer<UInt8>?
+    var zcapacity = 0
+    var closed = false
+    public private(set) var linesWritten = 0
+
+    init(fd: Int32, name: String, ownsFD: Bool, zstdLevel: Int32?) {
+        self.fd = fd
+        self.name = name
+        self.ownsFD = ownsFD
+        self.buffer = .allocate(capacity: capacity)
+        if let level = zstdLevel {
+            let c = ZSTD_createCCtx()!
+            ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level)
+            ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1)
+            cctx = c
+            zcapacity = Int(ZSTD_CStreamOutSize())
+            zbuffer = .allocate(capacity: zcapacity)
+        }
+    }
+
+    deinit {
+        buffer.deallocate()
+        zbuffer?.deallocate()
+        if let c = cctx { ZSTD_freeCCtx(c) }
+    }
+
+    /// Opens `path` ("-" or nil is stdout). Output is zstd when `zstd` is set
+    /// or the name ends in `.zst`.
+    public static func open(_ path: String?, zstd: Bool = false, level: Int = 3) throws -> OutputSink {
+        let compress = zstd || (path?.hasSuffix(".zst") ?? false)
+        let lvl: Int32? = compress ? Int32(level) : nil
+        guard let path, path != "-" else { return OutputSink(fd: 1, name: "<stdout>", ownsFD: false, zstdLevel: lvl) }
+        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        if fd < 0 {
+            throw OutputError(
+                destination: path, message: "cannot create: \(String(cString: strerror(errno)))", closed: false)
+        }
+        return OutputSink(fd: fd, name: path, ownsFD: true, zstdLevel: lvl)
+    }
+
+    @inline(__always) public func write(_ bytes: UnsafeBufferPointer<UInt8>) throws {
+        if bytes.count > capacity - count {
+            try flushBuffer()
+            if bytes.count > capacity {
+                try emit(bytes.baseAddress!, bytes.count)
+                return
+            }
+        }
+        (buffer + count).update(from: bytes.baseAddress!, count: bytes.count)
+        count += bytes.count
+    }
+
+    /// Writes one record line followed by a newline.
+    @inline(__always) public func writeLine(_ bytes: UnsafeBufferPointer<UInt8>) throws {
+        if bytes.count > 0 { try write(bytes) }
+        if count == capacity { try flushBuffer() }
+        buffer[count] = 0x0A
+        count += 1
+        linesWritten += 1
+    }
+
+    public func writeLine(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBufferPointer { try writeLine($0) }
+    }
+
+    public func writeLine(_ value: JSONValue) throws {
+        var out: [UInt8] = []
+        JSONWriter.write(value, into: &out)
+        try writeLine(out)
+    }
+
+    /// Hands what is buffered to the file or pipe now (a zstd stream is flushed to
+    /// a block boundary, so a reader can decompress what has come so far).
+    public func flush() throws {
+        try flushBuffer()
+        try drainCompressor(ZSTD_e_flush)
+    }
+
+    /// Pushes zstd's buffered output out: to a block boundary (flush) or the end of the frame.
+    func drainCompressor(_ mode: ZSTD_EndDirective) throws {
+        guard let cctx else { return }
+        var input = ZSTD_inBuffer(src: nil, size: 0, pos: 0)
+        while true {
+            var output = ZSTD_outBuffer(dst: zbuffer, size: zcapacity, pos: 0)
+            let r = ZSTD_compressStream2(cctx, &output, &input, mode)
+            if ZSTD_isError(r) != 0 {
+                throw OutputError(
+                    destination: name, message: "zstd: \(String(cString: ZSTD_getErrorName(r)))", closed: false)
+            }
+            try writeAll(zbuffer!, output.pos)
+            if r == 0 { break }
+        }
+    }
+
+    public var hasPendingBytes: Bool { count > 0 }
+
+    func flushBuffer() throws {
+        guard count > 0 else { return }
+        let n = count
+        count = 0
+        try emit(buffer, n)
+    }
+
+    /// Hands bytes to the compressor or straight to the file.
+    func emit(_ p: UnsafePointer<UInt8>, _ n: Int) throws {
+        guard let cctx else { return try writeAll(p, n) }
+        var input = ZSTD_inBuffer(src: p, size: n, pos: 0)
+        while input.pos < input.size {
+            var output = ZSTD_outBuffer(dst: zbuffer, size: zcapacity, pos: 0)
+            let r = ZSTD_compressStream2(cctx, &output, &input, ZSTD_e_continue)
+            if ZSTD_isError(r) != 0 {
+                throw OutputError(
+                    destination: name, message: "zstd: \(String(cString: ZSTD_getErrorName(r)))", closed: false)
+            }
+            try writeAll(zbuffer!, output.pos)
+        }
+    }
+
+    func writeAll(_ p: UnsafePointer<UInt8>, _ n: Int) throws {
+        var done = 0
+        while done < n {
+            let w = Glibc.write(fd, p + done, n - done)
+            if w < 0 {
+                if errno == EINTR { continue }
+                let e = errno
+                throw OutputError(
+                    destination: name, message: "write failed: \(String(cString: strerror(e)))", closed: e == EPIPE)
+            }
+            done += w
+        }
+    }
+
+    /// Writes what is buffered (and ends the zstd frame, so the file is
+    /// complete). Safe to call more than once.
+    public func close() throws {
+        guard !closed else { return }
+        closed = true
+        try flushBuffer()
+        try drainCompressor(ZSTD_e_end)
+        if ownsFD, Glibc.close(fd) != 0 {
+            throw OutputError(
+                destination: name, message: "close failed: \(String(cString: strerror(errno)))", closed: false)
+        }
+    }
+}
+
+extension OutputError {
+    /// A closed reader (`| head`) ends the tool quietly.
+    public var exitMessage: String? { closed ? nil : description }
+    public var exitStatus: ExitStatus {
+        if closed { return .ok }
+        return message.hasPrefix("cannot create") ? .cannotCreate : .ioError
+    }
+}

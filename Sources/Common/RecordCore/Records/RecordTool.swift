@@ -1,0 +1,132 @@
+import Foundation
+
+/// What to do with a line that is not a usable record.
+public enum BadLinePolicy: String, CaseIterable, Sendable {
+    /// Stop with an error naming the line (after flushing what was written).
+    case stop
+    /// Send it to the reject stream and go on.
+    case skip
+}
+
+/// Where a record tool writes and how it treats bad lines: what the
+/// command-line options of every tool boil down to.
+public struct RecordToolSettings: Sendable {
+    public var output: String?
+    public var zstd = false
+    public var level = 3
+    public var rejected: String?
+    public var badLines = BadLinePolicy.stop
+    public var quiet = false
+    public init() {}
+}
+
+/// The shared life of a record tool: open inputs and outputs, count, route
+/// rejects, and on the way out flush everything and print the summary.
+public final class RecordTool {
+    public let name: String
+    public let input: RecordInput
+    public let output: OutputSink
+    public let rejects: RejectStream?
+    public let summary: RunSummary
+    let policy: BadLinePolicy
+    let quiet: Bool
+    var badLineWarnings = 0
+
+    public init(name: String, files: [String], io: RecordToolSettings, output: OutputSink? = nil) throws {
+        signal(SIGPIPE, SIG_IGN)
+        self.name = name
+        self.input = RecordInput(paths: files)
+        try input.checkReadable()
+        self.output = try output ?? OutputSink.open(io.output, zstd: io.zstd, level: io.level)
+        self.rejects = try io.rejected.map { RejectStream(sink: try OutputSink.open($0, zstd: false, level: io.level)) }
+        self.summary = RunSummary(tool: name)
+        self.policy = io.badLines
+        self.quiet = io.quiet
+    }
+
+    /// Runs `body`, then flushes outputs and prints the summary whether or not it failed.
+    public func process(_ body: (RecordTool) throws -> Void) throws {
+        var failure: Error?
+        do { try body(self) } catch { failure = error }
+        do { try output.close() } catch { if failure == nil { failure = error } }
+        do { try rejects?.close() } catch { if failure == nil { failure = error } }
+        input.close()
+        if !quiet { RecordTool.printError(summary.line()) }
+        if let failure { throw failure }
+    }
+
+    /// Runs `body` on every input line, counting it; a line `body` finds unusable (not
+    /// a JSON object, not UTF-8, lacking a field it needs) goes by --bad-lines.
+    public func eachLine(_ body: (InputLine) throws -> Void) throws {
+        while let line = try input.next() {
+            summary.recordsIn += 1
+            do {
+                try body(line)
+            } catch let e as JSONSyntaxError {
+                try badLine(line, e)
+            } catch let e as UTF8Error {
+                try badLine(line, e)
+            } catch let e as RecordError {
+                try badLine(line, e)
+            }
+        }
+    }
+
+    /// A line that is not a usable record: stop, or count it and send it to the rejects.
+    public func badLine(_ line: InputLine, _ error: Error) throws {
+        let bad = BadLineError(line, error)
+        summary.badLines += 1
+        if policy == .stop { throw bad }
+        if badLineWarnings < 5 {
+            RecordTool.printError("\(name): skipped \(bad.description)")
+        } else if badLineWarnings == 5 {
+            RecordTool.printError(
+                "\(name): skipping further bad lines quietly (see the summary\(rejects == nil ? "" : " and --rejected"))"
+            )
+        }
+        badLineWarnings += 1
+        let isJSON = !(error is JSONSyntaxError || error is UTF8Error)
+        try rejects?.write(line, reason: bad.message, recordIsValid: isJSON)
+    }
+
+    /// A record the tool built (a joined group) that is unusable: like a bad line, located at its first member.
+    public func badGroup(_ record: JSONValue, source: String, line: Int, reason: String) throws {
+        summary.badLines += 1
+        if policy == .stop { throw BadLineError(source: source, line: line, column: nil, message: reason) }
+        try rejects?.write(record: record, source: source, line: line, reason: reason)
+    }
+
+    /// A record deliberately left out: counted by reason and sent to the rejects.
+    public func drop(_ line: InputLine, reason: String) throws {
+        summary.drop(reason)
+        try rejects?.write(line, reason: reason, recordIsValid: true)
+    }
+
+    /// Writes an input line unchanged.
+    @inline(__always) public func emit(_ line: InputLine) throws {
+        summary.recordsOut += 1
+        try output.writeLine(line.bytes)
+    }
+
+    public func emit(_ bytes: [UInt8]) throws {
+        summary.recordsOut += 1
+        try output.writeLine(bytes)
+    }
+
+    public static func printError(_ s: String) {
+        FileHandle.standardError.write((s + "\n").data(using: .utf8)!)
+    }
+}
+
+extension RecordTool {
+    public func emit(_ value: JSONValue) throws {
+        summary.recordsOut += 1
+        try output.writeLine(value)
+    }
+}
+
+/// Parses a comma-separated list of field paths (`--keep a,b.c`).
+public func fieldList(_ s: String?) throws -> [FieldPath] {
+    guard let s else { return [] }
+    return try s.split(separator: ",").map { try FieldPath(parsing: $0.trimmingCharacters(in: .whitespaces)) }
+}

@@ -1,0 +1,123 @@
+import CPCRE2
+
+/// A compiled PCRE2 regular expression (Perl syntax: `\s`, `[\s\S]`, `(?i)`,
+/// lazy quantifiers), JIT-compiled when the platform allows.
+public final class Regex {
+    public let pattern: String
+    let code: OpaquePointer
+    let matchData: OpaquePointer
+
+    public struct CompileError: Error, CustomStringConvertible {
+        public var pattern: String
+        /// 0-based character offset of the problem in the pattern.
+        public var offset: Int
+        public var message: String
+        public var description: String { "bad regex /\(pattern)/ at column \(offset + 1): \(message)" }
+    }
+
+    /// `flags` are letters after the closing slash: i (ignore case), m (^ $ at
+    /// every line), s (. matches newline), x (extended).
+    public init(_ pattern: String, flags: String = "") throws {
+        self.pattern = pattern
+        var options: UInt32 = UInt32(PCRE2_UTF)
+        for f in flags {
+            switch f {
+            case "i": options |= UInt32(PCRE2_CASELESS)
+            case "m": options |= UInt32(PCRE2_MULTILINE)
+            case "s": options |= UInt32(PCRE2_DOTALL)
+            case "x": options |= UInt32(PCRE2_EXTENDED)
+            default: throw CompileError(pattern: pattern, offset: 0, message: "unknown flag '\(f)' (use i, m, s or x)")
+            }
+        }
+        var errorCode: Int32 = 0
+        var errorOffset: Int = 0
+        let compiled: OpaquePointer? = pattern.withCString { p in
+            p.withMemoryRebound(to: UInt8.self, capacity: pattern.utf8.count) {
+                pcre2_compile_8($0, pattern.utf8.count, options, &errorCode, &errorOffset, nil)
+            }
+        }
+        guard let compiled else {
+            var buf = [UInt8](repeating: 0, count: 256)
+            let n = pcre2_get_error_message_8(errorCode, &buf, buf.count)
+            let msg = n > 0 ? String(decoding: buf[0..<Int(n)], as: UTF8.self) : "error \(errorCode)"
+            let prefix = Array(pattern.utf8.prefix(errorOffset))
+            throw CompileError(pattern: pattern, offset: String(decoding: prefix, as: UTF8.self).count, message: msg)
+        }
+        code = compiled
+        _ = pcre2_jit_compile_8(code, UInt32(PCRE2_JIT_COMPLETE))
+        matchData = pcre2_match_data_create_from_pattern_8(code, nil)
+    }
+
+    deinit {
+        pcre2_match_data_free_8(matchData)
+        pcre2_code_free_8(code)
+    }
+
+    /// Byte ranges of the whole match (index 0) and each group (nil when unset).
+    public func match(_ s: String, from start: Int = 0) -> [Range<Int>?]? {
+        var s = s
+        return s.withUTF8 { match(bytes: $0, from: start) }
+    }
+
+    public func match(bytes: UnsafeBufferPointer<UInt8>, from start: Int = 0) -> [Range<Int>?]? {
+        let subject = bytes.baseAddress ?? UnsafePointer(bitPattern: 1)!
+        let rc = pcre2_match_8(code, subject, bytes.count, start, 0, matchData, nil)
+        guard rc > 0 else { return nil }
+        let ov = pcre2_get_ovector_pointer_8(matchData)!
+        var out: [Range<Int>?] = []
+        for i in 0..<Int(rc) {
+            let a = ov[2 * i]
+            let b = ov[2 * i + 1]
+            out.append(a == Int.max || a > b ? nil : a..<b)
+        }
+        return out
+    }
+
+    public func matches(_ s: String) -> Bool { match(s) != nil }
+
+    /// The first capture group of the first match (the whole match when the
+    /// pattern has no group).
+    public func firstCapture(_ s: String) -> String? {
+        var s = s
+        return s.withUTF8 { b -> String? in
+            guard let m = match(bytes: b) else { return nil }
+            guard let r = (m.count > 1 ? m[1] : m[0]) else { return m.count > 1 ? "" : nil }
+            return String(decoding: UnsafeBufferPointer(rebasing: b[r]), as: UTF8.self)
+        }
+    }
+
+    /// Every group of the first match (empty text for a group that did not take part).
+    public func firstCaptures(_ s: String) -> [String]? {
+        var s = s
+        return s.withUTF8 { b -> [String]? in
+            guard let m = match(bytes: b) else { return nil }
+            return m.dropFirst().map { r in
+                r.map { String(decoding: UnsafeBufferPointer(rebasing: b[$0]), as: UTF8.self) } ?? ""
+            }
+        }
+    }
+
+    /// Every non-overlapping match, as its groups (a group that did not take part
+    /// as ""), or as the whole match when the pattern has no group. After an empty
+    /// match the search steps over one whole UTF-8 character.
+    public func allMatches(_ s: String) -> [[String]] {
+        var s = s
+        return s.withUTF8 { b -> [[String]] in
+            var out: [[String]] = []
+            var pos = 0
+            while pos <= b.count, let m = match(bytes: b, from: pos), let whole = m[0] {
+                let groups = m.count > 1 ? Array(m[1...]) : [whole]
+                out.append(
+                    groups.map { r in
+                        r.map { String(decoding: UnsafeBufferPointer(rebasing: b[$0]), as: UTF8.self) } ?? ""
+                    })
+                pos = whole.upperBound > whole.lowerBound ? whole.upperBound : whole.upperBound + 1
+                while pos < b.count, b[pos] & 0xC0 == 0x80 { pos += 1 }
+            }
+            return out
+        }
+    }
+
+    /// Every non-overlapping match: its first group when it has one, else the whole match.
+    public func allCaptures(_ s: String) -> [String] { allMatches(s).map { $0[0] } }
+}

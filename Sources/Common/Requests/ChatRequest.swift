@@ -1,0 +1,138 @@
+import Engine
+import Foundation
+import Prompts
+import RecordCore
+
+/// Sampling settings sent with each request; nil means "the server's default".
+public struct Sampling {
+    public var temperature: Double?
+    public var topP: Double?
+    public var topK: Int?
+    public var minP: Double?
+    public var maxTokens: Int?
+    public var minTokens: Int?
+    public var repetitionPenalty: Double?
+    public var frequencyPenalty: Double?
+    public var presencePenalty: Double?
+    public var seed: Int?
+    public var stop: [String] = []
+    public var logitBias: JSONValue?
+    /// Merged into the body last: server-specific fields.
+    public var extra: JSONObject?
+
+    public init() {}
+
+    /// Oasis step 1's sampling (DESIGN §1), where not set otherwise: temperature 1.0,
+    /// top_k 20, top_p 1.0, repetition penalty 1.0, 50 to 512 new tokens.
+    public mutating func fillHookDefaults() {
+        temperature = temperature ?? 1.0
+        topK = topK ?? 20
+        topP = topP ?? 1.0
+        repetitionPenalty = repetitionPenalty ?? 1.0
+        maxTokens = maxTokens ?? 512
+        minTokens = minTokens ?? 50
+    }
+
+    /// Fields in a fixed order, so equal settings give equal bodies (and cache keys).
+    func members(sample: Int) -> [(key: String, value: JSONValue)] {
+        var m: [(String, JSONValue)] = []
+        if let v = temperature { m.append(("temperature", .double(v))) }
+        if let v = topP { m.append(("top_p", .double(v))) }
+        if let v = topK { m.append(("top_k", .int(v))) }
+        if let v = minP { m.append(("min_p", .double(v))) }
+        if let v = maxTokens { m.append(("max_tokens", .int(v))) }
+        if let v = minTokens { m.append(("min_tokens", .int(v))) }
+        if let v = repetitionPenalty { m.append(("repetition_penalty", .double(v))) }
+        if let v = frequencyPenalty { m.append(("frequency_penalty", .double(v))) }
+        if let v = presencePenalty { m.append(("presence_penalty", .double(v))) }
+        // Sample i of -n N uses seed + i: different samples, each reproducible.
+        if let v = seed { m.append(("seed", .int(v + sample))) }
+        if !stop.isEmpty { m.append(("stop", .array(stop.map { .string($0) }))) }
+        if let v = logitBias { m.append(("logit_bias", v)) }
+        return m
+    }
+}
+
+/// One part of a message's content: text, or a media reference (issue: media).
+public enum ContentPart {
+    case text(String)
+    case imageURL(String)
+    case videoURL(String)
+
+    var json: JSONValue {
+        switch self {
+        case .text(let t): return .object(JSONObject([("type", .string("text")), ("text", .string(t))]))
+        case .imageURL(let u):
+            return .object(
+                JSONObject([("type", .string("image_url")), ("image_url", .object(JSONObject([("url", .string(u))])))]))
+        case .videoURL(let u):
+            return .object(
+                JSONObject([("type", .string("video_url")), ("video_url", .object(JSONObject([("url", .string(u))])))]))
+        }
+    }
+}
+
+public struct ChatMessage {
+    public var role: String
+    public var parts: [ContentPart]
+
+    public init(role: String, text: String) {
+        self.role = role
+        self.parts = [.text(text)]
+    }
+
+    public init(role: String, parts: [ContentPart]) {
+        self.role = role
+        self.parts = parts
+    }
+
+    /// Plain text stays a string (what every server accepts); media make a parts array.
+    var json: JSONValue {
+        let content: JSONValue
+        if parts.count == 1, case .text(let t) = parts[0] {
+            content = .string(t)
+        } else {
+            content = .array(parts.map(\.json))
+        }
+        return .object(JSONObject([("role", .string(role)), ("content", content)]))
+    }
+}
+
+/// An OpenAI-compatible chat-completions request body.
+public struct ChatRequest {
+    public var model: String
+    public var messages: [ChatMessage]
+    public var sampling: Sampling
+    public var sample: Int
+
+    public init(model: String, messages: [ChatMessage], sampling: Sampling, sample: Int = 0) {
+        self.model = model
+        self.messages = messages
+        self.sampling = sampling
+        self.sample = sample
+    }
+
+    public var body: JSONValue {
+        var o = JSONObject([("model", .string(model)), ("messages", .array(messages.map(\.json)))])
+        for m in sampling.members(sample: sample) { o.members.append(m) }
+        if let extra = sampling.extra {
+            for m in extra.members { o[m.key] = m.value }
+        }
+        return .object(o)
+    }
+
+    public var bodyBytes: [UInt8] {
+        var out: [UInt8] = []
+        JSONWriter.write(body, into: &out)
+        return out
+    }
+
+    /// The cache key: a hash of the exact body, plus the sample index so that
+    /// unseeded samples of one prompt are stored apart.
+    public static func cacheKey(body: [UInt8], sample: Int) -> String {
+        let h = SHA256()
+        h.update(body)
+        h.update(Array("\n#sample=\(sample)".utf8))
+        return SHA256.hexString(h.finish())
+    }
+}

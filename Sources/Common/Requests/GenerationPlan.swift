@@ -1,0 +1,247 @@
+import Engine
+import Prompts
+import RecordCore
+
+/// What mminf-gen asks of the model for each record, and how the answer is
+/// written back: the prompt rendered from the record, with the record's media
+/// before it, `samples` requests, the answer into `out`, what was asked and
+/// said into `history.<step>`.
+public struct GenerationPlan {
+    /// `.hook` leaves the user turn open so the model writes the user's message (Oasis step 1).
+    public enum Mode {
+        case ask
+        case hook(HookRoute)
+    }
+
+    public var model: String
+    public var system: PromptTemplate?
+    public var prompt: PromptTemplate
+    public var sampling: Sampling
+    public var samples = 1
+    public var out: FieldPath
+    public var step: String
+    public var history = true
+    /// Cache keys cost a SHA-256 per request: only computed when a cache is used.
+    public var withCache = true
+    public var mode = Mode.ask
+    /// nil: media are not sent (text-only steps on records that have images).
+    public var media: MediaLoader?
+    public var templateHook: TemplateHook?
+    /// Strings the model must not write (`--ban-special`).
+    public var banned: [String] = []
+    /// Token ids the model must not write (`--ban-special`: the template's special markers).
+    public var bannedTokens: [Int] = []
+
+    public init(
+        model: String, system: PromptTemplate?, prompt: PromptTemplate, sampling: Sampling, out: FieldPath, step: String
+    ) {
+        self.model = model
+        self.system = system
+        self.prompt = prompt
+        self.sampling = sampling
+        self.out = out
+        self.step = step
+    }
+
+    public func calls(for record: JSONValue) throws -> [PlannedCall] {
+        let items = try media?.media(of: record) ?? []
+        let text = try prompt.render(record)
+        let systemText = try system?.render(record)
+        if case .hook(.template) = mode {
+            return try templateCalls(items, text, systemText)
+        }
+        var messages: [ChatMessage] = []
+        var keyMessages: [ChatMessage] = []
+        if let systemText {
+            messages.append(ChatMessage(role: "system", text: systemText))
+            keyMessages.append(ChatMessage(role: "system", text: systemText))
+        }
+        let hook: Bool
+        if case .hook = mode { hook = true } else { hook = false }
+        if items.isEmpty && !hook {
+            messages.append(ChatMessage(role: "user", text: text))
+            keyMessages.append(ChatMessage(role: "user", text: text))
+        } else {
+            // Media first (a shared image prefix keeps servers' prefix caches warm), then the text,
+            // which the hook keeps as an explicit part even when empty.
+            messages.append(
+                ChatMessage(role: "user", parts: items.map { GenerationPlan.part($0, url: $0.url) } + [.text(text)]))
+            keyMessages.append(
+                ChatMessage(
+                    role: "user", parts: items.map { GenerationPlan.part($0, url: $0.keyReference) } + [.text(text)]))
+        }
+        return (0..<samples).map { i in
+            let body = chatBody(messages, sample: i, hook: hook)
+            let key =
+                withCache ? ChatRequest.cacheKey(body: chatBody(keyMessages, sample: i, hook: hook), sample: i) : nil
+            return PlannedCall(path: "/chat/completions", body: body, cacheKey: key)
+        }
+    }
+
+    /// OpenAI's shape: token id (as a string) to a bias; -100 forbids it.
+    var vllmBias: JSONValue {
+        .object(JSONObject(bannedTokens.map { (String($0), JSONValue.int(-100)) }))
+    }
+
+    static func part(_ m: MediaItem, url: String) -> ContentPart {
+        m.kind == .image ? .imageURL(url) : .videoURL(url)
+    }
+
+    func chatBody(_ messages: [ChatMessage], sample: Int, hook: Bool) -> [UInt8] {
+        if sampling.extra == nil {
+            // The common case, written straight to bytes (the same bytes as below, without building a tree).
+            var out: [UInt8] = []
+            out.reserveCapacity(256)
+            out.append(contentsOf: #"{"model":"#.utf8)
+            JSONWriter.writeString(model, into: &out)
+            out.append(contentsOf: #","messages":["#.utf8)
+            for (i, m) in messages.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                JSONWriter.write(m.json, into: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+            for m in sampling.members(sample: sample) {
+                out.append(UInt8(ascii: ","))
+                JSONWriter.writeString(m.key, into: &out)
+                out.append(UInt8(ascii: ":"))
+                JSONWriter.write(m.value, into: &out)
+            }
+            if hook { out.append(contentsOf: #","add_generation_prompt":false,"continue_final_message":true"#.utf8) }
+            if !banned.isEmpty {
+                out.append(contentsOf: #","bad_words":"#.utf8)
+                JSONWriter.write(.array(banned.map { .string($0) }), into: &out)
+            }
+            if !bannedTokens.isEmpty && sampling.logitBias == nil {
+                out.append(contentsOf: #","logit_bias":"#.utf8)
+                JSONWriter.write(vllmBias, into: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+            return out
+        }
+        var body = ChatRequest(model: model, messages: messages, sampling: sampling, sample: sample).body
+        if case .object(var o) = body {
+            if hook {
+                // vLLM needs both: continue the last (user) message, and add no assistant header.
+                o["add_generation_prompt"] = .bool(false)
+                o["continue_final_message"] = .bool(true)
+            }
+            if !banned.isEmpty && o["bad_words"] == nil { o["bad_words"] = .array(banned.map { .string($0) }) }
+            if !bannedTokens.isEmpty && o["logit_bias"] == nil { o["logit_bias"] = vllmBias }
+            body = .object(o)
+        }
+        var bytes: [UInt8] = []
+        JSONWriter.write(body, into: &bytes)
+        return bytes
+    }
+
+    /// llama.cpp: the open prompt from the server's own template, sent to /completion.
+    func templateCalls(_ items: [MediaItem], _ seed: String, _ systemText: String?) throws -> [PlannedCall] {
+        guard let templateHook else { throw RecordError.message("the template route needs the server's /props") }
+        for m in items where m.base64 == nil {
+            throw RecordError.message(
+                "\(m.kind.rawValue) \(m.reference): llama.cpp's /completion takes media as bytes; mminf does not download URLs (give a local path or a data: URL)"
+            )
+        }
+        let rendered = try templateHook.prompt(system: systemText, mediaCount: items.count, seed: seed)
+        func body(_ sample: Int, forKey: Bool) -> [UInt8] {
+            // The key sees neither the bytes nor the server's random media marker.
+            let text = forKey ? rendered.replacingOccurrences(of: templateHook.mediaMarker, with: "<media>") : rendered
+            let prompt: JSONValue =
+                items.isEmpty
+                ? .string(text)
+                : .object(
+                    JSONObject([
+                        ("prompt_string", .string(text)),
+                        (
+                            "multimodal_data",
+                            .array(items.map { .string(forKey ? $0.keyReference : ($0.base64 ?? $0.url)) })
+                        ),
+                    ]))
+            var o = JSONObject([("model", .string(model)), ("prompt", prompt)])
+            // The same settings under llama.cpp's names.
+            for m in sampling.members(sample: sample) {
+                switch m.key {
+                case "max_tokens": o["n_predict"] = m.value
+                case "repetition_penalty": o["repeat_penalty"] = m.value
+                case "min_tokens": continue  // llama.cpp has no minimum length
+                default: o[m.key] = m.value
+                }
+            }
+            if (!banned.isEmpty || !bannedTokens.isEmpty) && o["logit_bias"] == nil {
+                // llama.cpp: false forbids a token outright; strings stand for their tokens.
+                o["logit_bias"] = .array(
+                    bannedTokens.map { .array([.int($0), .bool(false)]) }
+                        + banned.map { .array([.string($0), .bool(false)]) })
+            }
+            o["cache_prompt"] = .bool(true)
+            if let extra = sampling.extra { for m in extra.members { o[m.key] = m.value } }
+            var bytes: [UInt8] = []
+            JSONWriter.write(.object(o), into: &bytes)
+            return bytes
+        }
+        return (0..<samples).map { i in
+            PlannedCall(
+                path: "/completion", body: body(i, forKey: false),
+                cacheKey: withCache ? ChatRequest.cacheKey(body: body(i, forKey: true), sample: i) : nil, fromRoot: true
+            )
+        }
+    }
+
+    public func outputs(record: JSONValue, results: [CallResult]) throws -> [JSONValue] {
+        try results.enumerated().map { i, r in
+            let answer = try r.readAnswer()
+            var o = record
+            try o.set(.string(answer.text), at: out)
+            if samples > 1 { try o.set(.int(i), at: FieldPath(components: [.key("sample")], text: "sample")) }
+            if history {
+                try o.set(
+                    try historyEntry(record: record, answer: answer, result: r, sample: samples > 1 ? i : nil),
+                    at: FieldPath(components: [.key("history"), .key(step)], text: "history.\(step)"))
+            }
+            return o
+        }
+    }
+
+    /// What was asked and said, for `history.<step>`: media as references, never bytes.
+    public func historyEntry(record: JSONValue, answer: ChatAnswer, result r: CallResult, sample: Int?) throws
+        -> JSONValue
+    {
+        var userText = try prompt.render(record)
+        let systemText = try system?.render(record)
+        let references =
+            media == nil ? [] : MediaLoader.references(of: record, extraImageFields: media!.extraImageFields)
+        if case .hook(.template) = mode, let templateHook {
+            userText = try templateHook.prompt(system: systemText, mediaCount: references.count, seed: userText)
+        }
+        var h = JSONObject()
+        if let systemText { h["system"] = .string(systemText) }
+        h["prompt"] = .string(userText)
+        if !references.isEmpty { h["media"] = .array(references.map { .string($0) }) }
+        if case .hook(let route) = mode { h["hook_via"] = .string(route.rawValue) }
+        h["response"] = .string(answer.text)
+        h["model"] = .string(answer.model ?? model)
+        h["finish_reason"] = answer.finishReason.map { .string($0) } ?? .null
+        if let u = answer.usage { h["usage"] = u }
+        h["latency_ms"] = .int(r.latencyMs)
+        h["attempts"] = .int(r.attempts)
+        h["created"] = .double(r.created)
+        if let sample { h["sample"] = .int(sample) }
+        return .object(h)
+    }
+}
+
+extension MediaLoader {
+    /// The media a record names, as written, without reading anything.
+    public static func references(of record: JSONValue, extraImageFields: [String] = []) -> [String] {
+        guard let o = record.objectValue else { return [] }
+        var out: [String] = []
+        for field in ["image", "images"] + extraImageFields + ["video", "videos"] {
+            switch o[field] {
+            case .string(let s)?: out.append(s)
+            case .array(let a)?: out += a.compactMap(\.stringValue)
+            default: break
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,266 @@
+import Foundation
+import RecordCore
+
+/// Evaluates an expression tree for one record.
+struct EvalContext {
+    let fields: [JSONValue?]
+    let paths: [FieldPath]
+    let text: String
+    /// The array elements being tested by all/any/count, innermost last.
+    var elements: [JSONValue] = []
+
+    init(fields: [JSONValue?], paths: [FieldPath], text: String) {
+        self.fields = fields
+        self.paths = paths
+        self.text = text
+    }
+
+    func typeError(_ column: Int, _ message: String) -> RecordError {
+        .message("\(message) (expression column \(column): \(text))")
+    }
+
+    /// A field's value, or nil when the record lacks it.
+    func lookup(_ node: Expression.Node) -> JSONValue?? {
+        switch node {
+        case .field(let i, _): return .some(fields[i])
+        case .element(let path, _):
+            guard let e = elements.last else { return .some(nil) }
+            return .some(path.map { e.value(at: $0) } ?? e)
+        default: return nil
+        }
+    }
+
+    mutating func eval(_ node: Expression.Node) throws -> JSONValue {
+        try EvalContext.compile(node, paths: paths, text: text)(&self)
+    }
+
+    typealias Compiled = (inout EvalContext) throws -> JSONValue
+
+    /// Turns the tree into nested closures once, so evaluating a record does
+    /// no tree walking or pattern matching on the way.
+    static func compile(_ node: Expression.Node, paths: [FieldPath], text: String) -> Compiled {
+        func c(_ n: Expression.Node) -> Compiled { compile(n, paths: paths, text: text) }
+        switch node {
+        case .literal(let v): return { _ in v }
+        case .field(let i, let column):
+            let p = paths[i].description
+            return { ctx in
+                guard let v = ctx.fields[i] else {
+                    throw RecordError.missing(
+                        p,
+                        hint:
+                            "the expression reads it at column \(column); write exists(\(p)) or \(p) ?? DEFAULT where it may be missing"
+                    )
+                }
+                return v
+            }
+        case .element(let path, let column):
+            return { ctx in
+                let e = ctx.elements.last!
+                guard let path else { return e }
+                guard let v = e.value(at: path) else {
+                    throw RecordError.missing(
+                        path.description, hint: "an array element lacks it (expression column \(column))")
+                }
+                return v
+            }
+        case .not(let a):
+            let ca = c(a)
+            return { ctx in .bool(!(try ca(&ctx).isTruthy)) }
+        case .negate(let a, let column):
+            let ca = c(a)
+            return { ctx in
+                switch try ca(&ctx) {
+                case .null: return .null
+                case .number(let n): return .double(-n.value)
+                case let v: throw ctx.typeError(column, "cannot negate a \(v.typeName)")
+                }
+            }
+        case .and(let a, let b):
+            let ca = c(a)
+            let cb = c(b)
+            return { ctx in
+                guard try ca(&ctx).isTruthy else { return .bool(false) }
+                return .bool(try cb(&ctx).isTruthy)
+            }
+        case .or(let a, let b):
+            let ca = c(a)
+            let cb = c(b)
+            return { ctx in
+                if try ca(&ctx).isTruthy { return .bool(true) }
+                return .bool(try cb(&ctx).isTruthy)
+            }
+        case .coalesce(let a, let b):
+            let ca = c(a)
+            let cb = c(b)
+            return { ctx in
+                let left: JSONValue?
+                if let found = ctx.lookup(a) { left = found } else { left = try ca(&ctx) }
+                if let left, left != .null { return left }
+                return try cb(&ctx)
+            }
+        case .match(let a, let regex, let negated, _):
+            let ca = c(a)
+            return { ctx in
+                let v = try ca(&ctx)
+                switch v {
+                case .null: return .bool(negated)
+                case .string(let str): return .bool(regex.matches(str) != negated)
+                default: return .bool(regex.matches(JSONWriter.string(v)) != negated)
+                }
+            }
+        case .binary(let op, let a, let b, let column):
+            let ca = c(a)
+            let cb = c(b)
+            // Numbers compared with numbers are the common case: no dispatch on the operator text.
+            let compare: ((Double, Double) -> Bool)?
+            switch op {
+            case "==": compare = { $0 == $1 }
+            case "!=": compare = { $0 != $1 }
+            case "<": compare = { $0 < $1 }
+            case "<=": compare = { $0 <= $1 }
+            case ">": compare = { $0 > $1 }
+            case ">=": compare = { $0 >= $1 }
+            default: compare = nil
+            }
+            return { ctx in
+                let x = try ca(&ctx)
+                let y = try cb(&ctx)
+                if let compare, case .number(let p) = x, case .number(let q) = y {
+                    return .bool(compare(p.value, q.value))
+                }
+                return try ctx.binary(op, x, y, column)
+            }
+        case .call(let name, let args, let column):
+            let compiled = args.map(c)
+            return { ctx in try ctx.call(name, args, compiled, column) }
+        }
+    }
+
+    func binary(_ op: String, _ x: JSONValue, _ y: JSONValue, _ column: Int) throws -> JSONValue {
+        switch op {
+        case "==": return .bool(x == y)
+        case "!=": return .bool(x != y)
+        case "<", "<=", ">", ">=":
+            let order: ComparisonResult
+            switch (x, y) {
+            case (.null, _), (_, .null): return .bool(false)
+            case (.number(let p), .number(let q)):
+                order = p.value < q.value ? .orderedAscending : (p.value > q.value ? .orderedDescending : .orderedSame)
+            case (.string(let p), .string(let q)):
+                order = p < q ? .orderedAscending : (p > q ? .orderedDescending : .orderedSame)
+            default:
+                throw typeError(
+                    column, "cannot compare a \(x.typeName) (\(x)) with a \(y.typeName) (\(y)) using '\(op)'")
+            }
+            switch op {
+            case "<": return .bool(order == .orderedAscending)
+            case "<=": return .bool(order != .orderedDescending)
+            case ">": return .bool(order == .orderedDescending)
+            default: return .bool(order != .orderedAscending)
+            }
+        default:
+            switch (x, y) {
+            case (.null, _), (_, .null): return .null
+            case (.number(let p), .number(let q)):
+                switch op {
+                case "+": return .double(p.value + q.value)
+                case "-": return .double(p.value - q.value)
+                case "*": return .double(p.value * q.value)
+                case "/": return q.value == 0 ? .null : .double(p.value / q.value)
+                default: return q.value == 0 ? .null : .double(p.value.truncatingRemainder(dividingBy: q.value))
+                }
+            case (.string(let p), .string(let q)) where op == "+": return .string(p + q)
+            case (.array(let p), .array(let q)) where op == "+": return .array(p + q)
+            default:
+                throw typeError(column, "cannot apply '\(op)' to a \(x.typeName) and a \(y.typeName)")
+            }
+        }
+    }
+
+    mutating func call(_ name: String, _ args: [Expression.Node], _ compiled: [Compiled], _ column: Int) throws
+        -> JSONValue
+    {
+        switch name {
+        case "exists":
+            guard let found = lookup(args[0]) else { return .bool(false) }
+            return .bool(found != nil)
+        case "all", "any", "count":
+            let list: [JSONValue]
+            switch try compiled[0](&self) {
+            case .null: return name == "count" ? .int(0) : .bool(false)
+            case .array(let a): list = a
+            case let v: throw typeError(column, "\(name)() needs an array, got a \(v.typeName)")
+            }
+            var n = 0
+            for e in list {
+                var ok: Bool
+                if args.count == 2 {
+                    elements.append(e)
+                    defer { elements.removeLast() }
+                    ok = try compiled[1](&self).isTruthy
+                } else {
+                    ok = e.isTruthy
+                }
+                if name == "all" && !ok { return .bool(false) }
+                if name == "any" && ok { return .bool(true) }
+                if ok { n += 1 }
+            }
+            switch name {
+            case "all": return .bool(true)
+            case "any": return .bool(false)
+            default: return .int(n)
+            }
+        default:
+            break
+        }
+        var values: [JSONValue] = []
+        for f in compiled { values.append(try f(&self)) }
+        let v = values[0]
+        switch name {
+        case "len":
+            switch v {
+            case .null: return .int(0)
+            case .string(let s): return .int(s.count)
+            case .array(let a): return .int(a.count)
+            case .object(let o): return .int(o.count)
+            default: throw typeError(column, "len() needs a string, array or object, got a \(v.typeName)")
+            }
+        case "lower", "upper", "trim":
+            switch v {
+            case .null: return .null
+            case .string(let s):
+                if name == "lower" { return .string(s.lowercased()) }
+                if name == "upper" { return .string(s.uppercased()) }
+                return .string(s.trimmingCharacters(in: .whitespacesAndNewlines))
+            default: throw typeError(column, "\(name)() needs a string, got a \(v.typeName)")
+            }
+        case "contains":
+            switch (v, values[1]) {
+            case (.null, _): return .bool(false)
+            case (.string(let s), .string(let t)): return .bool(t.isEmpty || s.contains(t))
+            case (.array(let a), let t): return .bool(a.contains(t))
+            case (.object(let o), .string(let k)): return .bool(o.index(of: k) != nil)
+            default: throw typeError(column, "contains() needs a string, array or object first, got a \(v.typeName)")
+            }
+        case "startswith", "endswith":
+            switch (v, values[1]) {
+            case (.null, _): return .bool(false)
+            case (.string(let s), .string(let t)): return .bool(name == "startswith" ? s.hasPrefix(t) : s.hasSuffix(t))
+            default:
+                throw typeError(column, "\(name)() needs two strings, got a \(v.typeName) and a \(values[1].typeName)")
+            }
+        case "number":
+            switch v {
+            case .number: return v
+            case .string(let s): return Double(s.trimmingCharacters(in: .whitespaces)).map { .double($0) } ?? .null
+            case .bool(let b): return .int(b ? 1 : 0)
+            default: return .null
+            }
+        case "string":
+            return .string(Template.text(of: v))
+        default:
+            throw typeError(column, "unknown function \(name)")
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import RecordCore
+
+/// Writes each record to one of N files: a stable hash of a key picks the file
+/// (the same on every run and machine), or round robin without a key.
+public struct ShardWriter {
+    public let count: Int
+    public let key: FieldPath?
+
+    public init(count: Int, key: FieldPath?) {
+        self.count = count
+        self.key = key
+    }
+
+    /// `out-{shard}.jsonl.zst` → `out-07.jsonl.zst`: the number as wide as count-1.
+    public func fileName(_ pattern: String, _ i: Int) -> String {
+        let width = String(count - 1).count
+        let num = String(i)
+        return pattern.replacingOccurrences(of: "{shard}", with: String(repeating: "0", count: width - num.count) + num)
+    }
+
+    public func run(_ tool: RecordTool, pattern: String, zstd: Bool, level: Int) throws {
+        let sinks = try (0..<count).map { try OutputSink.open(fileName(pattern, $0), zstd: zstd, level: level) }
+        let extractor = FieldExtractor(paths: key.map { [$0] } ?? [])
+        var values: [JSONValue?] = key == nil ? [] : [nil]
+        var next = 0
+        defer { for s in sinks { try? s.close() } }
+        try tool.eachLine { line in
+            try extractor.extract(line.bytes, into: &values)
+            let shard: Int
+            if let key {
+                guard let v = values[0] else {
+                    throw RecordError.missing(key.description, hint: "--key picks the shard")
+                }
+                shard = Int(StableHash.hash64(StableHash.keyBytes(v)) % UInt64(count))
+            } else {
+                shard = next
+                next = (next + 1) % count
+            }
+            try sinks[shard].writeLine(line.bytes)
+            tool.summary.recordsOut += 1
+        }
+        for s in sinks { try s.close() }
+    }
+}
+
+/// `--sample N` (exactly N, reservoir) or `--sample P%` (each record with probability P), seeded.
+public enum RecordSampler {
+    public static func run(_ tool: RecordTool, spec: String, seed: UInt64) throws {
+        if spec.hasSuffix("%") {
+            guard let p = Double(spec.dropLast()), p >= 0, p <= 100 else {
+                throw ToolError.usage("--sample P% needs P from 0 to 100, got '\(spec)'")
+            }
+            var rng = SeededRandom(seed: seed)
+            try tool.eachLine { line in
+                try FieldExtractor.validateObject(line.bytes)
+                if Double(rng.next() >> 11) / Double(1 << 53) < p / 100 {
+                    try tool.emit(line)
+                } else {
+                    try tool.drop(line, reason: "sample")
+                }
+            }
+            return
+        }
+        guard let n = Int(spec), n >= 0 else {
+            throw ToolError.usage("--sample takes a count N or a percentage P%, got '\(spec)'")
+        }
+        let reservoir = ReservoirSample(size: n, seed: seed)
+        try tool.eachLine { line in
+            try FieldExtractor.validateObject(line.bytes)
+            if let out = reservoir.offer(line) {
+                tool.summary.drop("sample")
+                try out.bytes.withUnsafeBufferPointer {
+                    try tool.rejects?.write(
+                        bytes: $0, source: out.source, line: out.line, reason: "sample", recordIsValid: true)
+                }
+            }
+        }
+        for e in reservoir.inOrder() { try tool.emit(e.bytes) }
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import XCTest
+
+/// Runs the built tools as a person would, capturing what they print.
+public struct ToolRun {
+    public var status: Int32
+    public var stdout: Data
+    public var stderr: String
+    public var out: String { String(decoding: stdout, as: UTF8.self) }
+    public var lines: [String] {
+        out.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+    }
+}
+
+public enum Tools {
+    /// The folder holding the executables: the test bundle sits beside them.
+    public static let binDir: URL = {
+        let bundle = Bundle(for: Marker.self).bundleURL
+        for candidate in [
+            bundle, bundle.deletingLastPathComponent(),
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+        ]
+        where FileManager.default.isExecutableFile(atPath: candidate.appendingPathComponent("mminf-filter").path) {
+            return candidate
+        }
+        fatalError("cannot find the built tools near \(bundle.path); run `swift build` first")
+    }()
+
+    final class Marker {}
+    /// Written by one reader thread, read after the group is done.
+    final class Box: @unchecked Sendable { var data = Data() }
+
+    public static func run(
+        _ tool: String, _ args: [String], stdin: Data = Data(), cwd: URL? = nil, env: [String: String] = [:]
+    ) throws -> ToolRun {
+        let p = Process()
+        p.executableURL = binDir.appendingPathComponent(tool)
+        p.arguments = args
+        var environment = ProcessInfo.processInfo.environment
+        for k in ["MMINF_BASE_URL", "MMINF_MODEL", "MMINF_API_KEY", "OPENAI_API_KEY"] { environment[k] = nil }
+        for (k, v) in env { environment[k] = v }
+        p.environment = environment
+        if let cwd { p.currentDirectoryURL = cwd }
+        let inPipe = Pipe()
+        let outPipe = Pipe()
+        let errPipe = Pipe()
+        p.standardInput = inPipe
+        p.standardOutput = outPipe
+        p.standardError = errPipe
+        try p.run()
+        // Feed stdin and drain both outputs concurrently so no pipe fills up.
+        let group = DispatchGroup()
+        let out = Box()
+        let err = Box()
+        DispatchQueue.global().async(group: group) { out.data = outPipe.fileHandleForReading.readDataToEndOfFile() }
+        DispatchQueue.global().async(group: group) { err.data = errPipe.fileHandleForReading.readDataToEndOfFile() }
+        DispatchQueue.global().async(group: group) {
+            try? inPipe.fileHandleForWriting.write(contentsOf: stdin)
+            try? inPipe.fileHandleForWriting.close()
+        }
+        p.waitUntilExit()
+        group.wait()
+        return ToolRun(status: p.terminationStatus, stdout: out.data, stderr: String(decoding: err.data, as: UTF8.self))
+    }
+
+    public static func run(_ tool: String, _ args: [String], input: String, env: [String: String] = [:]) throws
+        -> ToolRun
+    {
+        try run(tool, args, stdin: Data(input.utf8), env: env)
+    }
+}
+
+/// A scratch folder per test case.
+open class ToolTestCase: XCTestCase {
+    public var dir: URL!
+
+    open override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "mminf-e2e-\(getpid())-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    open override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    @discardableResult
+    public func write(_ name: String, _ text: String) throws -> String {
+        let url = dir.appendingPathComponent(name)
+        try Data(text.utf8).write(to: url)
+        return url.path
+    }
+
+    public func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+
+    public func read(_ name: String) throws -> String {
+        String(decoding: try Data(contentsOf: dir.appendingPathComponent(name)), as: UTF8.self)
+    }
+
+    public func zstd(_ args: [String]) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/zstd")
+        p.arguments = ["-q", "-f"] + args
+        try p.run()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, "zstd \(args)")
+    }
+
+    /// No crash report of any kind on stderr.
+    public func assertNoCrash(_ r: ToolRun, file: StaticString = #filePath, line: UInt = #line) {
+        for marker in ["Fatal error", "Stack dump", "Current stack trace", "Illegal instruction", "Segmentation"] {
+            XCTAssertFalse(r.stderr.contains(marker), "stderr shows a crash: \(r.stderr)", file: file, line: line)
+        }
+        XCTAssertLessThan(r.status, 128, "killed by a signal", file: file, line: line)
+    }
+}
