@@ -22,7 +22,7 @@ public struct Sampling {
 
     public init() {}
 
-    /// Oasis step 1's sampling (DESIGN §1), where not set otherwise: temperature 1.0,
+    /// The Oasis hook's sampling (docs/gen.md, "The hook"), where not set otherwise: temperature 1.0,
     /// top_k 20, top_p 1.0, repetition penalty 1.0, 50 to 512 new tokens.
     public mutating func fillHookDefaults() {
         temperature = temperature ?? 1.0
