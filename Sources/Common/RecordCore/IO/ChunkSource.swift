@@ -1,0 +1,32 @@
+import Foundation
+
+/// Hands out filled chunks of bytes; a chunk stays valid until the next call.
+public protocol ChunkSource: AnyObject {
+    func nextChunk() throws -> UnsafeBufferPointer<UInt8>?
+    /// Like nextChunk, but says `.notReady` instead of waiting (up to `wait` seconds).
+    func pollChunk(wait: Double) throws -> Polled<UnsafeBufferPointer<UInt8>>
+    func close()
+}
+
+/// What a look at a stream that may not be ready finds (chunks, lines, records).
+public enum Polled<Value> {
+    case ready(Value)
+    case end
+    /// Nothing complete yet: the writer on the other end of a pipe is still at work.
+    case notReady
+
+    /// Polls until something is ready (nil at the end): the blocking form of a poll.
+    public static func wait(_ poll: () throws -> Polled<Value>) rethrows -> Value? {
+        while true {
+            switch try poll() {
+            case .ready(let v): return v
+            case .end: return nil
+            case .notReady: continue
+            }
+        }
+    }
+}
+
+extension ChunkSource {
+    public func nextChunk() throws -> UnsafeBufferPointer<UInt8>? { try Polled.wait { try pollChunk(wait: 3600) } }
+}
