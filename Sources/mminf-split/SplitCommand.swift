@@ -134,8 +134,7 @@ struct SplitCommand: ParsableCommand {
             if let failure = g.failure {
                 try tool.badGroup(g.record, source: g.source, line: g.line, reason: failure)
             } else if let reason = g.incomplete, !joiner.keepIncomplete {
-                tool.summary.drop(reason)
-                try tool.rejects?.write(record: g.record, source: g.source, line: g.line, reason: reason)
+                try tool.drop(record: g.record, source: g.source, line: g.line, reason: reason)
             } else {
                 try tool.emit(g.record)
             }

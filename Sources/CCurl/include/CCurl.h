@@ -10,7 +10,6 @@ static inline CURLcode mminf_setopt_str(CURL *h, CURLoption o, const char *v) { 
 static inline CURLcode mminf_setopt_off(CURL *h, CURLoption o, curl_off_t v) { return curl_easy_setopt(h, o, v); }
 static inline CURLcode mminf_setopt_callback(CURL *h, CURLoption o, mminf_data_callback f) { return curl_easy_setopt(h, o, f); }
 static inline CURLcode mminf_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
-static inline CURLcode mminf_getinfo_ptr(CURL *h, CURLINFO i, void **v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLMcode mminf_multi_setopt_long(CURLM *m, CURLMoption o, long v) { return curl_multi_setopt(m, o, v); }
 
 // Socket-event driving (curl_multi_socket_action with epoll): typed setters for

@@ -11,7 +11,7 @@ public final class InferenceEngine {
     let cache: ResponseCache?
     let options: EngineOptions
     let multi: HTTPMulti
-    var failures: RejectStream?
+    let failures: RejectStream
 
     final class Item {
         let seq: Int
@@ -71,6 +71,7 @@ public final class InferenceEngine {
         self.window = ReorderWindow(
             capacity: options.unordered ? Int.max / 2 : (options.window ?? max(64, options.concurrency * 8)))
         self.progressLine = ProgressLine(every: options.progressEvery, step: options.step)
+        self.failures = RejectStream(openingOnFirstWrite: options.failuresPath ?? "\(options.step).failed.jsonl")
         self.pacer = RequestPacer(rps: options.rps, tpm: options.tpm)
         self.retries = RetrySchedule(base: options.backoffBase, cap: options.backoffCap)
         tool.summary.callsModel = true
@@ -83,7 +84,7 @@ public final class InferenceEngine {
         finish: (JSONValue, [CallResult]) throws -> [JSONValue]
     ) throws {
         SignalWatch.install()
-        defer { try? failures?.close() }
+        defer { try? failures.close() }
         while true {
             if SignalWatch.received != 0 { try interrupt() }
             try admit(plan: plan, finish: finish)
@@ -331,12 +332,9 @@ public final class InferenceEngine {
     }
 
     func writeFailure(_ item: Item, _ f: (reason: String, status: Int, attempts: Int)) throws {
-        if failures == nil {
-            failures = RejectStream(sink: try OutputSink.open(failuresPath))
-        }
         let reason = "\(options.step): \(f.reason)"
         try item.raw.withUnsafeBufferPointer {
-            try failures!.write(
+            try failures.write(
                 bytes: $0, source: item.source, line: item.line, reason: reason,
                 recordIsValid: item.record != .null || isObject(item.raw),
                 extra: [("status", .int(f.status)), ("attempts", .int(f.attempts)), ("step", .string(options.step))])
@@ -354,7 +352,7 @@ public final class InferenceEngine {
         let sig = SignalWatch.received
         for t in multi.active.values { multi.cancel(t) }
         try? window.drain { try write($0) }
-        try? failures?.close()
+        try? failures.close()
         throw ToolError(
             "interrupted by \(sig == SIGINT ? "SIGINT" : "SIGTERM"): wrote the \(tool.summary.recordsOut) records complete in input order; answers received are in the cache, so rerunning with the same --cache resumes",
             status: .interrupted(sig))

@@ -8,7 +8,7 @@ struct RequestPacer {
     let rps: Double?
     let tpm: Double?
     private var bucket: Double
-    private var lastRefill = Date()
+    private var lastRefill: Date?
     private var tokenLog: [(at: Date, tokens: Int)] = []
     private var tokenLogHead = 0
 
@@ -23,7 +23,8 @@ struct RequestPacer {
     /// True when a request may start now; the caller then calls `sent()`.
     mutating func mayStart(now: Date) -> Bool {
         if let rps {
-            bucket = min(max(1, rps), bucket + now.timeIntervalSince(lastRefill) * rps)
+            let elapsed = lastRefill.map { max(0, now.timeIntervalSince($0)) } ?? 0
+            bucket = min(max(1, rps), bucket + elapsed * rps)
             lastRefill = now
             if bucket < 1 { return false }
         }

@@ -13,8 +13,6 @@ public final class ResponseCache {
     let path: String
     var getStatement: OpaquePointer?
     var putStatement: OpaquePointer?
-    public private(set) var hits = 0
-    public private(set) var stores = 0
 
     public struct CacheError: ToolFailure, CustomStringConvertible {
         public var description: String
@@ -79,11 +77,7 @@ public final class ResponseCache {
         let rc = sqlite3_step(s)
         if rc == SQLITE_ROW {
             let n = Int(sqlite3_column_bytes(s, 0))
-            guard n > 0, let p = sqlite3_column_blob(s, 0) else {
-                hits += 1
-                return []
-            }
-            hits += 1
+            guard n > 0, let p = sqlite3_column_blob(s, 0) else { return [] }
             return Array(UnsafeRawBufferPointer(start: p, count: n))
         }
         if rc == SQLITE_DONE { return nil }
@@ -101,7 +95,6 @@ public final class ResponseCache {
         guard rc == SQLITE_DONE else {
             throw CacheError(description: "\(path): write failed: \(String(cString: sqlite3_errmsg(db)))")
         }
-        stores += 1
     }
 
     public var count: Int {

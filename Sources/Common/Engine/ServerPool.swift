@@ -66,5 +66,4 @@ public final class ServerPool {
         }
     }
 
-    public var nextWake: Date? { servers.compactMap(\.restUntil).min() }
 }

@@ -115,9 +115,13 @@ public enum RubricParser {
     static let ambiguous: Set<String> = ["no", "n", "y", "是", "对"]
     static let negators: Set<String> = ["not", "never", "isn", "wasn", "aren", "doesn", "don", "cannot", "hardly"]
 
+    static let bracketedWord = try! Regex(#"\[\[\s*([^\]]+?)\s*\]\]"#)
+    static let labelledAnswer = try! Regex(
+        #"(?i)(?:answer|verdict|judgement|judgment|结论|答案)\**\s*[:：]\s*\**\s*([\p{L}]+)"#)
+
     static func verdict(_ raw: String, yes: Set<String>, no: Set<String>) -> Bool? {
         guard let text = verdictPart(raw) else { return nil }
-        let marks = allMatches(try! Regex(#"\[\[\s*([^\]]+?)\s*\]\]"#), text).compactMap { words($0[0]).first }
+        let marks = allMatches(bracketedWord, text).compactMap { words($0[0]).first }
         if let m = marks.last(where: { yes.contains($0) || no.contains($0) }) { return yes.contains(m) }
         let w = words(text)
         guard let first = w.first else { return nil }
@@ -145,9 +149,7 @@ public enum RubricParser {
             // An opening verdict that the rest contradicts ("Correct? No, it is incorrect.") is no verdict.
             return saw.allSatisfy { $0 == opening } ? opening : nil
         }
-        let answerMarks = allMatches(
-            try! Regex(#"(?i)(?:answer|verdict|judgement|judgment|结论|答案)\**\s*[:：]\s*\**\s*([\p{L}]+)"#), text
-        ).compactMap { words($0[0]).first }
+        let answerMarks = allMatches(labelledAnswer, text).compactMap { words($0[0]).first }
         if let a = answerMarks.last(where: { yes.contains($0) || no.contains($0) }) { return yes.contains(a) }
         if let v = saw.first, saw.allSatisfy({ $0 == v }) { return v }
         // Chinese answers that open with the verdict.

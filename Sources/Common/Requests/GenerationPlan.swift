@@ -235,7 +235,7 @@ extension MediaLoader {
     public static func references(of record: JSONValue, extraImageFields: [String] = []) -> [String] {
         guard let o = record.objectValue else { return [] }
         var out: [String] = []
-        for field in ["image", "images"] + extraImageFields + ["video", "videos"] {
+        for (field, _) in MediaFields.ordered(extraImageFields: extraImageFields) {
             switch o[field] {
             case .string(let s)?: out.append(s)
             case .array(let a)?: out += a.compactMap(\.stringValue)

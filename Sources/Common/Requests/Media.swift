@@ -22,7 +22,6 @@ public struct MediaItem {
 /// `http(s)://` and `data:` URLs pass through. Recently used files are kept
 /// encoded (children of one exploded record share their parent's image).
 public final class MediaLoader {
-    public static let defaultFields = ["image", "images", "video", "videos"]
     let root: String?
     let maxBytes: Int
     let extraImageFields: [String]
@@ -39,9 +38,9 @@ public final class MediaLoader {
     public func media(of record: JSONValue) throws -> [MediaItem] {
         guard let o = record.objectValue else { return [] }
         var out: [MediaItem] = []
-        for field in ["image", "images"] + extraImageFields + ["video", "videos"] {
+        for (field, isVideo) in MediaFields.ordered(extraImageFields: extraImageFields) {
             guard let v = o[field] else { continue }
-            let kind: MediaItem.Kind = field == "video" || field == "videos" ? .video : .image
+            let kind: MediaItem.Kind = isVideo ? .video : .image
             let refs: [JSONValue]
             switch v {
             case .null: continue

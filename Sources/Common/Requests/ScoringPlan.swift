@@ -54,21 +54,15 @@ public struct ScoringPlan {
     /// the failures file, the others are re-read; exit 1 when any failed.
     public func reparseAll(_ tool: RecordTool, failuresPath: String) throws {
         tool.summary.callsModel = true
-        var failures: RejectStream?
-        defer { try? failures?.close() }
+        let failures = RejectStream(openingOnFirstWrite: failuresPath)
+        defer { try? failures.close() }
         try tool.process { tool in
-            while let line = try tool.input.next() {
-                tool.summary.recordsIn += 1
-                let record: JSONValue
-                do { record = try parseRecord(line.bytes) } catch {
-                    try tool.badLine(line, error)
-                    continue
-                }
+            try tool.eachLine { line in
+                let record = try parseRecord(line.bytes)  // not a record: a bad line
                 do {
                     try tool.emit(try reparse(record))
                 } catch let e as RecordError {
-                    if failures == nil { failures = RejectStream(sink: try OutputSink.open(failuresPath)) }
-                    try failures!.write(line, reason: "reparse: \(e)", recordIsValid: true)
+                    try failures.write(line, reason: "reparse: \(e)", recordIsValid: true)
                     tool.summary.failed += 1
                 }
             }

@@ -113,8 +113,6 @@ public final class OutputSink {
         }
     }
 
-    public var hasPendingBytes: Bool { count > 0 }
-
     func flushBuffer() throws {
         guard count > 0 else { return }
         let n = count

@@ -70,10 +70,6 @@ public struct FieldPath: Hashable, CustomStringConvertible {
         self.description = text
     }
 
-    public var topKey: String? {
-        if case .key(let k)? = components.first { return k }
-        return nil
-    }
 }
 
 public struct FieldPathError: ToolFailure, CustomStringConvertible {

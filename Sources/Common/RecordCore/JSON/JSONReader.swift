@@ -31,8 +31,6 @@ public struct JSONReader {
         return UnsafePointer(p)
     }()
 
-    @inline(__always) func byte(_ i: Int) -> UInt8 { base[i] }
-
     func fail(_ message: String, at offset: Int? = nil) -> JSONSyntaxError {
         JSONSyntaxError(message: message, offset: offset ?? pos)
     }

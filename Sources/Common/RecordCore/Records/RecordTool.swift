@@ -102,6 +102,27 @@ public final class RecordTool {
         try rejects?.write(line, reason: reason, recordIsValid: true)
     }
 
+    /// A record held back and then left out (one the sample's reservoir let go):
+    /// counted by reason and sent to the rejects.
+    public func drop(bytes: [UInt8], source: String, line: Int, reason: String) throws {
+        summary.drop(reason)
+        try bytes.withUnsafeBufferPointer {
+            try rejects?.write(bytes: $0, source: source, line: line, reason: reason, recordIsValid: true)
+        }
+    }
+
+    /// A record the tool built (a joined group) and then left out.
+    public func drop(record: JSONValue, source: String, line: Int, reason: String) throws {
+        summary.drop(reason)
+        try rejects?.write(record: record, source: source, line: line, reason: reason)
+    }
+
+    /// Writes an input line unchanged to another sink (a shard file), counting it as output.
+    public func emit(_ line: InputLine, to sink: OutputSink) throws {
+        summary.recordsOut += 1
+        try sink.writeLine(line.bytes)
+    }
+
     /// Writes an input line unchanged.
     @inline(__always) public func emit(_ line: InputLine) throws {
         summary.recordsOut += 1

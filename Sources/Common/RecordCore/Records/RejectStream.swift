@@ -5,10 +5,20 @@
 ///
 /// A line that is not JSON is kept as text under "raw" instead of "record".
 public final class RejectStream {
-    let sink: OutputSink
+    private var sink: OutputSink?
+    private let open: () throws -> OutputSink
     var scratch: [UInt8] = []
 
-    public init(sink: OutputSink) { self.sink = sink }
+    public init(sink: OutputSink) {
+        self.sink = sink
+        open = { sink }
+    }
+
+    /// A stream whose file is created by the first record written to it, so a run
+    /// with no failures leaves no failures file.
+    public init(openingOnFirstWrite path: String) {
+        open = { try OutputSink.open(path) }
+    }
 
     public func write(_ line: InputLine, reason: String, recordIsValid: Bool) throws {
         try write(
@@ -41,7 +51,8 @@ public final class RejectStream {
             JSONWriter.writeString(String(decoding: bytes, as: UTF8.self), into: &scratch)
         }
         scratch.append(UInt8(ascii: "}"))
-        try sink.writeLine(scratch)
+        if sink == nil { sink = try open() }
+        try sink!.writeLine(scratch)
     }
 
     /// A record built by the tool (a joined group, say) rather than an input line.
@@ -53,5 +64,5 @@ public final class RejectStream {
         }
     }
 
-    public func close() throws { try sink.close() }
+    public func close() throws { try sink?.close() }
 }

@@ -10,8 +10,6 @@ public enum ConversationFormat: String, CaseIterable, Sendable {
     /// {"messages":[{"role":"user","content":[image parts, text]},{"role":"assistant",...}], "id"}
     case openai
 
-    public static let mediaFields = ["image", "images", "video", "videos"]
-
     public struct Fields {
         public var instruction: FieldPath
         public var response: FieldPath
@@ -40,9 +38,9 @@ public enum ConversationFormat: String, CaseIterable, Sendable {
         let system = fields.system.flatMap { record.value(at: $0) }
         var out = JSONObject()
         var media: [(kind: String, ref: JSONValue)] = []
-        for name in ConversationFormat.mediaFields {
+        for name in MediaFields.all {
             guard let v = record.objectValue?[name] else { continue }
-            let kind = name.hasPrefix("image") ? "image" : "video"
+            let kind = MediaFields.videos.contains(name) ? "video" : "image"
             if case .array(let list) = v { media += list.map { (kind, $0) } } else { media.append((kind, v)) }
             if self != .openai { out[name] = v }
         }

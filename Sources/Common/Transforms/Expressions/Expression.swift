@@ -53,13 +53,6 @@ public final class Expression {
     public func holds(_ fields: [JSONValue?]) throws -> Bool {
         try evaluate(fields).isTruthy
     }
-
-    static let functions: [String: (min: Int, max: Int)] = [
-        "len": (1, 1), "lower": (1, 1), "upper": (1, 1), "trim": (1, 1),
-        "contains": (2, 2), "startswith": (2, 2), "endswith": (2, 2),
-        "exists": (1, 1), "number": (1, 1), "string": (1, 1),
-        "all": (1, 2), "any": (1, 2), "count": (1, 2),
-    ]
 }
 
 struct ExpressionParser {
@@ -281,13 +274,13 @@ struct ExpressionParser {
     }
 
     mutating func parseCall(_ name: String, _ t: Token) throws -> Expression.Node {
-        guard let arity = Expression.functions[name] else {
-            let known = Expression.functions.keys.sorted().joined(separator: ", ")
+        guard let function = ExpressionFunction.named[name] else {
+            let known = ExpressionFunction.named.keys.sorted().joined(separator: ", ")
             throw error(t, "unknown function '\(name)'; known: \(known)")
         }
         i += 1  // (
         var args: [Expression.Node] = []
-        let quantifier = ["all", "any", "count"].contains(name)
+        let quantifier = function.quantifier
         if !isOp(")") {
             while true {
                 if quantifier && args.count == 1 { elementScopes += 1 }
@@ -302,9 +295,10 @@ struct ExpressionParser {
             }
         }
         try expectOp(")", "to close the arguments of \(name)()")
-        guard args.count >= arity.min && args.count <= arity.max else {
-            let want = arity.min == arity.max ? "\(arity.min)" : "\(arity.min) or \(arity.max)"
-            throw error(t, "\(name)() takes \(want) argument\(arity.max == 1 ? "" : "s"), got \(args.count)")
+        let arity = function.arity
+        guard arity.contains(args.count) else {
+            let want = arity.count == 1 ? "\(arity.lowerBound)" : "\(arity.lowerBound) or \(arity.upperBound)"
+            throw error(t, "\(name)() takes \(want) argument\(arity.upperBound == 1 ? "" : "s"), got \(args.count)")
         }
         if name == "exists" {
             switch args[0] {

@@ -30,10 +30,6 @@ struct EvalContext {
         }
     }
 
-    mutating func eval(_ node: Expression.Node) throws -> JSONValue {
-        try EvalContext.compile(node, paths: paths, text: text)(&self)
-    }
-
     typealias Compiled = (inout EvalContext) throws -> JSONValue
 
     /// Turns the tree into nested closures once, so evaluating a record does
@@ -133,7 +129,9 @@ struct EvalContext {
             }
         case .call(let name, let args, let column):
             let compiled = args.map(c)
-            return { ctx in try ctx.call(name, args, compiled, column) }
+            // The parser admits only names in the table.
+            let function = ExpressionFunction.named[name]!
+            return { ctx in try function.evaluate(&ctx, args, compiled, column) }
         }
     }
 
@@ -175,92 +173,6 @@ struct EvalContext {
             default:
                 throw typeError(column, "cannot apply '\(op)' to a \(x.typeName) and a \(y.typeName)")
             }
-        }
-    }
-
-    mutating func call(_ name: String, _ args: [Expression.Node], _ compiled: [Compiled], _ column: Int) throws
-        -> JSONValue
-    {
-        switch name {
-        case "exists":
-            guard let found = lookup(args[0]) else { return .bool(false) }
-            return .bool(found != nil)
-        case "all", "any", "count":
-            let list: [JSONValue]
-            switch try compiled[0](&self) {
-            case .null: return name == "count" ? .int(0) : .bool(false)
-            case .array(let a): list = a
-            case let v: throw typeError(column, "\(name)() needs an array, got a \(v.typeName)")
-            }
-            var n = 0
-            for e in list {
-                var ok: Bool
-                if args.count == 2 {
-                    elements.append(e)
-                    defer { elements.removeLast() }
-                    ok = try compiled[1](&self).isTruthy
-                } else {
-                    ok = e.isTruthy
-                }
-                if name == "all" && !ok { return .bool(false) }
-                if name == "any" && ok { return .bool(true) }
-                if ok { n += 1 }
-            }
-            switch name {
-            case "all": return .bool(true)
-            case "any": return .bool(false)
-            default: return .int(n)
-            }
-        default:
-            break
-        }
-        var values: [JSONValue] = []
-        for f in compiled { values.append(try f(&self)) }
-        let v = values[0]
-        switch name {
-        case "len":
-            switch v {
-            case .null: return .int(0)
-            case .string(let s): return .int(s.count)
-            case .array(let a): return .int(a.count)
-            case .object(let o): return .int(o.count)
-            default: throw typeError(column, "len() needs a string, array or object, got a \(v.typeName)")
-            }
-        case "lower", "upper", "trim":
-            switch v {
-            case .null: return .null
-            case .string(let s):
-                if name == "lower" { return .string(s.lowercased()) }
-                if name == "upper" { return .string(s.uppercased()) }
-                return .string(s.trimmingCharacters(in: .whitespacesAndNewlines))
-            default: throw typeError(column, "\(name)() needs a string, got a \(v.typeName)")
-            }
-        case "contains":
-            switch (v, values[1]) {
-            case (.null, _): return .bool(false)
-            case (.string(let s), .string(let t)): return .bool(t.isEmpty || s.contains(t))
-            case (.array(let a), let t): return .bool(a.contains(t))
-            case (.object(let o), .string(let k)): return .bool(o.index(of: k) != nil)
-            default: throw typeError(column, "contains() needs a string, array or object first, got a \(v.typeName)")
-            }
-        case "startswith", "endswith":
-            switch (v, values[1]) {
-            case (.null, _): return .bool(false)
-            case (.string(let s), .string(let t)): return .bool(name == "startswith" ? s.hasPrefix(t) : s.hasSuffix(t))
-            default:
-                throw typeError(column, "\(name)() needs two strings, got a \(v.typeName) and a \(values[1].typeName)")
-            }
-        case "number":
-            switch v {
-            case .number: return v
-            case .string(let s): return Double(s.trimmingCharacters(in: .whitespaces)).map { .double($0) } ?? .null
-            case .bool(let b): return .int(b ? 1 : 0)
-            default: return .null
-            }
-        case "string":
-            return .string(Template.text(of: v))
-        default:
-            throw typeError(column, "unknown function \(name)")
         }
     }
 }

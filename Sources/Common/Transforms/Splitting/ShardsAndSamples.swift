@@ -36,8 +36,7 @@ public struct ShardWriter {
                 shard = next
                 next = (next + 1) % count
             }
-            try sinks[shard].writeLine(line.bytes)
-            tool.summary.recordsOut += 1
+            try tool.emit(line, to: sinks[shard])
         }
         for s in sinks { try s.close() }
     }
@@ -68,11 +67,7 @@ public enum RecordSampler {
         try tool.eachLine { line in
             try FieldExtractor.validateObject(line.bytes)
             if let out = reservoir.offer(line) {
-                tool.summary.drop("sample")
-                try out.bytes.withUnsafeBufferPointer {
-                    try tool.rejects?.write(
-                        bytes: $0, source: out.source, line: out.line, reason: "sample", recordIsValid: true)
-                }
+                try tool.drop(bytes: out.bytes, source: out.source, line: out.line, reason: "sample")
             }
         }
         for e in reservoir.inOrder() { try tool.emit(e.bytes) }

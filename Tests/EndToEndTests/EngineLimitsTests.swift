@@ -1,0 +1,53 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// --rps and --window seen from the server: when requests arrived.
+final class EngineLimitsTests: ToolTestCase {
+    func records(_ n: Int) -> String {
+        (0..<n).map { #"{"id":\#($0),"topic":"topic \#($0)"}"# }.joined(separator: "\n") + "\n"
+    }
+
+    func gen(_ d: ChatDouble, _ extra: [String], _ n: Int) throws -> ToolRun {
+        try Tools.run(
+            "mminf-gen",
+            ["--base-url", d.baseURL, "--prompt", "Ask about {topic}.", "--out", "q", "--progress", "0"] + extra,
+            input: records(n))
+    }
+
+    func arrivals(_ d: ChatDouble) throws -> [Double] {
+        try d.requests().compactMap { $0.dict["t"] as? Double }.sorted()
+    }
+
+    func testRequestsPerSecond() throws {
+        let d = try ChatDouble()
+        let r = try gen(d, ["--rps", "4"], 12)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.lines.count, 12)
+        let t = try arrivals(d)
+        XCTAssertEqual(t.count, 12)
+        let span = t.last! - t.first!
+        // 4 at once (one second's burst), then one every 0.25 s: 8 more take 2 s.
+        XCTAssertGreaterThanOrEqual(span, 1.8, "\(t.map { $0 - t[0] })")
+        XCTAssertLessThan(span, 4.0, "\(t.map { $0 - t[0] })")
+        XCTAssertLessThanOrEqual(t.filter { $0 - t[0] < 0.2 }.count, 4, "burst: \(t.map { $0 - t[0] })")
+    }
+
+    func testWindowBoundsWhatIsReadPastASlowRecord() throws {
+        // Record 0 hangs until its 1.5 s timeout, then its retry succeeds. With a window of 4,
+        // only records 0-3 may be out meanwhile, however high the concurrency.
+        let d = try ChatDouble(faults: #"{"preset": ["hang"]}"#)
+        let r = try gen(d, ["--window", "4", "--timeout", "1.5", "--retries", "2"], 20)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(
+            r.lines.map { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["id"] as? Int },
+            Array(0..<20), "input order")
+        let t = try arrivals(d)
+        XCTAssertEqual(t.filter { $0 - t[0] < 1.0 }.count, 4, "\(t.map { $0 - t[0] })")
+        // Without the window, all 20 go out at once.
+        let d2 = try ChatDouble(faults: #"{"preset": ["hang"]}"#)
+        XCTAssertEqual(try gen(d2, ["--timeout", "1.5", "--retries", "2"], 20).status, 0)
+        let t2 = try arrivals(d2)
+        XCTAssertEqual(t2.filter { $0 - t2[0] < 1.0 }.count, 20, "\(t2.map { $0 - t2[0] })")
+    }
+}
