@@ -89,6 +89,11 @@ def main():
     r_jq, r_py, r_z = t_jq / t_mminf, t_py / t_mminf, t_zstd / t_mminf_z
     print(f"mminf-filter vs jq:             {r_jq:6.1f}x faster  (target >= 10x)  {'ok' if r_jq >= 10 else 'MISSED'}")
     print(f"mminf-filter vs python3:        {r_py:6.1f}x faster  (target >= 3x)   {'ok' if r_py >= 3 else 'MISSED'}")
+    unchecked = os.environ.get("BENCH_OUNCHECKED_BIN")
+    if unchecked:
+        t_unchecked = timed([unchecked, "-q", EXPR, data], "/dev/null", repeat=3)
+        print(f"-Ounchecked build (not shipped):  {t_unchecked:6.2f} s; the checked build takes "
+              f"{(t_mminf / t_unchecked - 1) * 100:+.1f}% (the cost of keeping overflow and bounds checks)")
     print(f"mminf-filter .zst vs zstd -d:   {r_z:6.2f}x speed   (target >= 0.8x) {'ok' if r_z >= 0.8 else 'MISSED'}"
           f"  output same as plain: {'yes' if zsame else 'NO'}")
 

@@ -36,7 +36,8 @@ struct FilterCommand: ParsableCommand {
             existing file, or ends in .jsonl/.json/.ndjson/.zst; all others are input files.
             Exit codes: 0 ok, 64 bad usage/expression, 65 bad input line, 66 missing
             input, 73/74 output failure (docs/exit-codes.md).
-            """
+            """,
+        version: ToolVersion.current
     )
 
     @Argument(help: ArgumentHelp("An expression records must satisfy, then the input files.", valueName: "EXPR | FILE"))
@@ -161,4 +162,4 @@ struct FilterCommand: ParsableCommand {
     }
 }
 
-extension ConversationFormat: @retroactive ExpressibleByArgument {}
+extension ConversationFormat: ExpressibleByArgument {}

@@ -43,7 +43,8 @@ struct GenCommand: ParsableCommand {
               mminf-gen --base-url http://127.0.0.1:8000/v1 --prompt 'Describe: {caption}' --out description
               MMINF_BASE_URL=http://gpu1:8000/v1 mminf-gen --prompt-file q.txt -n 4 --temperature 1.0 --cache run.sqlite
               mminf-gen --check --base-url http://127.0.0.1:8000/v1
-            """
+            """,
+        version: ToolVersion.current
     )
 
     @Argument(help: ArgumentHelp("Input files (stdin when none).", valueName: "FILE"))
@@ -182,4 +183,4 @@ struct GenCommand: ParsableCommand {
     }
 }
 
-extension HookRoute: @retroactive ExpressibleByArgument {}
+extension HookRoute: ExpressibleByArgument {}

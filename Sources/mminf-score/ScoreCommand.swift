@@ -29,7 +29,8 @@ struct ScoreCommand: ParsableCommand {
               mminf-score --rubric correct --bind text=paragraph
               mminf-score --rubric match-zh --bind instruction=new_instruction --bind response=new_response --as match_after
               mminf-score --reparse --rubric solvability < scored.jsonl      (no model: re-read the stored judgements)
-            """
+            """,
+        version: ToolVersion.current
     )
 
     @Argument(help: ArgumentHelp("Input files (stdin when none).", valueName: "FILE"))

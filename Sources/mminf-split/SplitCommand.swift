@@ -33,7 +33,8 @@ struct SplitCommand: ParsableCommand {
               mminf-split --join id --collect scores.correct,paragraph
               mminf-split --shards 16 --key id -o 'shards/part-{shard}.jsonl.zst'
               mminf-split --sample 1000 --seed 7
-            """
+            """,
+        version: ToolVersion.current
     )
 
     @Argument(help: ArgumentHelp("Input files (stdin when none).", valueName: "FILE"))
@@ -171,4 +172,4 @@ struct SplitCommand: ParsableCommand {
     }
 }
 
-extension SplitMode: @retroactive ExpressibleByArgument {}
+extension SplitMode: ExpressibleByArgument {}
