@@ -91,7 +91,7 @@ def main():
     print(f"mminf-filter vs python3:        {r_py:6.1f}x faster  (target >= 3x)   {'ok' if r_py >= 3 else 'MISSED'}")
     unchecked = os.environ.get("BENCH_OUNCHECKED_BIN")
     if unchecked:
-        t_unchecked = timed([unchecked, "-q", EXPR, data], "/dev/null", repeat=3)
+        t_unchecked = timed([unchecked, "-q", EXPR, data], os.path.join(DATA, "out-unchecked.jsonl"), repeat=3)
         print(f"-Ounchecked build (not shipped):  {t_unchecked:6.2f} s; the checked build takes "
               f"{(t_mminf / t_unchecked - 1) * 100:+.1f}% (the cost of keeping overflow and bounds checks)")
     print(f"mminf-filter .zst vs zstd -d:   {r_z:6.2f}x speed   (target >= 0.8x) {'ok' if r_z >= 0.8 else 'MISSED'}"
