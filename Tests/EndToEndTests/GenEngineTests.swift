@@ -165,8 +165,8 @@ final class GenEngineTests: ToolTestCase {
         try stdin.fileHandleForWriting.write(contentsOf: Data(#"{"topic":"a"}"#.utf8 + [0x0A]))
         usleep(1_500_000)
         XCTAssertEqual(
-            try read("out.jsonl"), #"{"topic":"a","q":"echo: x a"}"# + "\n",
-            "the answer went downstream while the pipe stayed open")
+            try read("out.jsonl.partial"), #"{"topic":"a","q":"echo: x a"}"# + "\n",
+            "the answer went downstream while the pipe stayed open (under the staging name until the end)")
         let interrupted = Date()
         p.interrupt()
         p.waitUntilExit()
@@ -271,7 +271,8 @@ final class GenEngineTests: ToolTestCase {
         XCTAssertEqual(p.terminationStatus, 143)
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         XCTAssertTrue(stderr.contains("interrupted by SIGTERM"), stderr)
-        let written = try read("out.jsonl").split(separator: "\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("out.jsonl")), "kept under out.jsonl.partial")
+        let written = try read("out.jsonl.partial").split(separator: "\n")
         XCTAssertGreaterThan(written.count, 0)
         for (i, l) in written.enumerated() { XCTAssertTrue(l.hasPrefix(#"{"id":\#(i),"#), "in order, no gaps") }
 

@@ -73,7 +73,7 @@ final class StreamTests: XCTestCase {
         let sink = try OutputSink.open(path, zstd: true, level: 3)
         let records = (0..<5000).map { #"{"i":\#($0),"t":"é\#(String(repeating: "x", count: $0 % 300))"}"# }
         for r in records { try sink.writeLine(Array(r.utf8)) }
-        try sink.close()
+        try sink.publish()
         let head = try Array(Data(contentsOf: URL(fileURLWithPath: path)).prefix(4))
         XCTAssertEqual(head, [0x28, 0xB5, 0x2F, 0xFD])
         XCTAssertEqual(try readAll(path), records)
@@ -83,7 +83,7 @@ final class StreamTests: XCTestCase {
         let path = tempPath("cut.jsonl.zst")
         let sink = try OutputSink.open(path)
         for i in 0..<20000 { try sink.writeLine(Array(#"{"i":\#(i),"pad":"\#(i * 7919)"}"#.utf8)) }
-        try sink.close()
+        try sink.publish()
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         try data.prefix(data.count / 2).write(to: URL(fileURLWithPath: path))
         XCTAssertThrowsError(try readAll(path)) { e in

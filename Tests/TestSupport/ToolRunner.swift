@@ -114,3 +114,54 @@ open class ToolTestCase: XCTestCase {
         XCTAssertLessThan(r.status, 128, "killed by a signal", file: file, line: line)
     }
 }
+
+/// A tool running in the background, for tests that signal it or feed it slowly.
+public final class RunningTool {
+    public let process = Process()
+    public let stdin = Pipe()
+    public let stdout = Pipe()
+    let errFile: URL
+
+    /// `stdoutPath` nil: stdout is a pipe the test reads (or leaves full) through `stdout`.
+    public init(_ tool: String, _ args: [String], stdoutPath: String? = nil, env: [String: String] = [:]) throws {
+        process.executableURL = Tools.binDir.appendingPathComponent(tool)
+        process.arguments = args
+        var environment = ProcessInfo.processInfo.environment
+        for k in ["MMINF_BASE_URL", "MMINF_MODEL", "MMINF_API_KEY", "OPENAI_API_KEY"] { environment[k] = nil }
+        for (k, v) in env { environment[k] = v }
+        process.environment = environment
+        process.standardInput = stdin
+        if let stdoutPath {
+            FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+            process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
+        } else {
+            process.standardOutput = stdout
+        }
+        errFile = FileManager.default.temporaryDirectory.appendingPathComponent("tool-err-\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: errFile.path, contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: errFile.path)
+        try process.run()
+    }
+
+    public func feed(_ text: String) { try? stdin.fileHandleForWriting.write(contentsOf: Data(text.utf8)) }
+    public func closeInput() { try? stdin.fileHandleForWriting.close() }
+    public func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
+
+    /// The exit status, or nil if it is still running after `seconds`.
+    public func wait(seconds: Double) -> Int32? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning { return nil }
+        return process.terminationStatus
+    }
+
+    public var stderr: String { (try? String(contentsOf: errFile, encoding: .utf8)) ?? "" }
+
+    deinit {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(at: errFile)
+    }
+}

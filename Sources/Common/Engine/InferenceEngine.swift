@@ -83,7 +83,8 @@ public final class InferenceEngine {
         plan: (JSONValue) throws -> [PlannedCall],
         finish: (JSONValue, [CallResult]) throws -> [JSONValue]
     ) throws {
-        SignalWatch.install()
+        try tool.claimOutput(failuresPath, option: "--failures")
+        if let stats = options.statsPath { try tool.claimOutput(stats, option: "--stats") }
         defer { try? failures.close() }
         while true {
             if SignalWatch.received != 0 { try interrupt() }
@@ -352,10 +353,13 @@ public final class InferenceEngine {
         let sig = SignalWatch.received
         for t in multi.active.values { multi.cancel(t) }
         try? window.drain { try write($0) }
-        try? failures.close()
-        throw ToolError(
-            "interrupted by \(sig == SIGINT ? "SIGINT" : "SIGTERM"): wrote the \(tool.summary.recordsOut) records complete in input order; answers received are in the cache, so rerunning with the same --cache resumes",
-            status: .interrupted(sig))
+        if let path = options.statsPath { try? tool.summary.writeStats(to: path) }
+        let resume =
+            cache != nil
+            ? "answers received are in the cache, so rerunning with the same --cache resumes"
+            : "no --cache was given, so a rerun asks every question again"
+        throw Interrupted(
+            signal: sig, detail: "wrote the \(tool.summary.recordsOut) records complete in input order; \(resume)")
     }
 
 }

@@ -22,14 +22,23 @@ struct ProgressLine {
         let t = now.timeIntervalSince(started)
         let done = s.recordsOut + s.failed
         var line = "\(tool.name)[\(step)]: \(done) done"
-        if let fraction = tool.input.fraction, fraction > 0 {
-            let eta = t / fraction - t
-            line += String(format: " (%.0f%%)", fraction * 100)
-            line += ", ETA \(ProgressLine.duration(eta))"
+        if let share = ProgressLine.finishedShare(done: done, read: s.recordsIn, readFraction: tool.input.fraction) {
+            line += String(format: " (%.0f%%)", share * 100)
+            if share > 0 { line += ", ETA \(ProgressLine.duration(t / share - t))" }
         }
         line += String(format: ", %.1f rec/s, %.0f tok/s", Double(done) / t, Double(s.completionTokens) / t)
         line += ", \(inFlight) in flight, \(s.retries) retries, \(s.failed) failed"
         RecordTool.printError(line)
+    }
+
+    /// The share of the whole input whose records are finished: records done over
+    /// the records the input is estimated to hold (those read so far, scaled by the
+    /// share of the input's bytes read). Bytes alone would say 100% as soon as the
+    /// reader is ahead, with nothing done. nil when the input size is unknown (a pipe).
+    static func finishedShare(done: Int, read: Int, readFraction: Double?) -> Double? {
+        guard let readFraction, readFraction > 0, read > 0 else { return nil }
+        let estimatedTotal = Double(read) / readFraction
+        return min(1, Double(done) / estimatedTotal)
     }
 
     static func duration(_ s: Double) -> String {

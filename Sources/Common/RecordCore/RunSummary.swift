@@ -90,6 +90,6 @@ extension RunSummary {
     public func writeStats(to path: String) throws {
         let sink = try OutputSink.open(path)
         try sink.writeLine(json())
-        try sink.close()
+        try sink.publish()
     }
 }

@@ -52,7 +52,7 @@ extension IOOptions {
 }
 
 extension RecordTool {
-    public convenience init(name: String, files: [String], io: IOOptions, output: OutputSink? = nil) throws {
-        try self.init(name: name, files: files, io: io.settings, output: output)
+    public convenience init(name: String, files: [String], io: IOOptions) throws {
+        try self.init(name: name, files: files, io: io.settings)
     }
 }

@@ -20,6 +20,10 @@ public enum ToolMain {
     }
 
     static func describe(_ error: Error) -> (String?, ExitStatus) {
+        // A reader that went away because the whole pipe was interrupted: the signal decides.
+        if let e = error as? OutputError, e.closed, SignalWatch.received != 0 {
+            return describe(Interrupted(signal: SignalWatch.received))
+        }
         if let e = error as? ToolFailure { return (e.exitMessage, e.exitStatus) }
         return ("\(error)", .recordsFailed)
     }

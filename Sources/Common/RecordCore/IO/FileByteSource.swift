@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A file descriptor read with read(2).
 public final class FileByteSource: ByteSource {
@@ -6,7 +7,9 @@ public final class FileByteSource: ByteSource {
     let name: String
     let ownsFD: Bool
     /// Bytes read so far and the file's size (nil for pipes): progress and ETA.
-    public private(set) var bytesRead = 0
+    /// Counted on the reading thread, read by the progress line on the main one.
+    private let readCount = Atomic<Int>(0)
+    public var bytesRead: Int { readCount.load(ordering: .relaxed) }
     public let size: Int?
 
     public init(fd: Int32, name: String, ownsFD: Bool) {
@@ -37,7 +40,7 @@ public final class FileByteSource: ByteSource {
         while true {
             let n = Glibc.read(fd, buffer, capacity)
             if n >= 0 {
-                bytesRead += n
+                readCount.add(n, ordering: .relaxed)
                 return n
             }
             if errno == EINTR { continue }

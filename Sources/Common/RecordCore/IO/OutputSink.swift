@@ -11,8 +11,16 @@ public struct OutputError: ToolFailure, CustomStringConvertible {
 }
 
 /// A buffered output file or stdout, optionally zstd-compressed.
+///
+/// A regular file is written under `NAME.partial` beside its final name and
+/// renamed into place by `publish()`, so a file being read (a failures file
+/// fed back in) is never truncated under its reader, and a run that stops
+/// early leaves no truncated file under the final name. Outputs that are not
+/// regular files (stdout, /dev/null, FIFOs, terminals) are written directly.
 public final class OutputSink {
     public let name: String
+    /// Where the bytes go until `publish()` renames them to `name` (nil: written directly).
+    public let stagingPath: String?
     let fd: Int32
     let ownsFD: Bool
     var buffer: UnsafeMutablePointer<UInt8>
@@ -22,11 +30,13 @@ public final class OutputSink {
     var zbuffer: UnsafeMutablePointer<UInt8>?
     var zcapacity = 0
     var closed = false
+    var published = false
     public private(set) var linesWritten = 0
 
-    init(fd: Int32, name: String, ownsFD: Bool, zstdLevel: Int32?) {
+    init(fd: Int32, name: String, ownsFD: Bool, zstdLevel: Int32?, stagingPath: String? = nil) {
         self.fd = fd
         self.name = name
+        self.stagingPath = stagingPath
         self.ownsFD = ownsFD
         self.buffer = .allocate(capacity: capacity)
         if let level = zstdLevel {
@@ -51,12 +61,32 @@ public final class OutputSink {
         let compress = zstd || (path?.hasSuffix(".zst") ?? false)
         let lvl: Int32? = compress ? Int32(level) : nil
         guard let path, path != "-" else { return OutputSink(fd: 1, name: "<stdout>", ownsFD: false, zstdLevel: lvl) }
-        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        var st = stat()
+        let exists = stat(path, &st) == 0
+        if exists && (st.st_mode & S_IFMT) == S_IFDIR {
+            throw OutputError(destination: path, message: "cannot create: it is a folder", closed: false)
+        }
+        let staged = !exists || (st.st_mode & S_IFMT) == S_IFREG
+        let target = staged ? path + ".partial" : path
+        let fd = Glibc.open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         if fd < 0 {
             throw OutputError(
                 destination: path, message: "cannot create: \(String(cString: strerror(errno)))", closed: false)
         }
-        return OutputSink(fd: fd, name: path, ownsFD: true, zstdLevel: lvl)
+        return OutputSink(fd: fd, name: path, ownsFD: true, zstdLevel: lvl, stagingPath: staged ? target : nil)
+    }
+
+    /// Closes the output and moves it to its final name (a no-op for outputs written directly).
+    public func publish() throws {
+        try close()
+        guard let stagingPath, !published else { return }
+        published = true
+        if rename(stagingPath, name) != 0 {
+            throw OutputError(
+                destination: name,
+                message: "cannot rename \(stagingPath) into place: \(String(cString: strerror(errno)))",
+                closed: false)
+        }
     }
 
     @inline(__always) public func write(_ bytes: UnsafeBufferPointer<UInt8>) throws {

@@ -57,7 +57,14 @@ public final class RecordInput {
     }
 
     /// The next non-blank line, waiting for it; nil at the end of the last input.
-    public func next() throws -> InputLine? { try Polled.wait { try poll(wait: 3600) } }
+    /// Waiting on a slow pipe wakes up to look for SIGINT/SIGTERM.
+    public func next() throws -> InputLine? {
+        try Polled.wait {
+            let p = try poll(wait: 0.25)
+            if case .notReady = p { try SignalWatch.check() }
+            return p
+        }
+    }
 
     /// How much of the input has been read (0...1), when every input is a regular file.
     public var fraction: Double? {

@@ -31,27 +31,52 @@ public final class RecordTool {
     let policy: BadLinePolicy
     let quiet: Bool
     var badLineWarnings = 0
+    var files: FileClaims
 
-    public init(name: String, files: [String], io: RecordToolSettings, output: OutputSink? = nil) throws {
+    public init(name: String, files: [String], io: RecordToolSettings) throws {
         signal(SIGPIPE, SIG_IGN)
+        SignalWatch.install()
         self.name = name
         self.input = RecordInput(paths: files)
         try input.checkReadable()
-        self.output = try output ?? OutputSink.open(io.output, zstd: io.zstd, level: io.level)
+        var files = FileClaims(inputs: input.paths)
+        try files.claimOutput(io.output == "-" ? nil : io.output, option: "-o")
+        if let r = io.rejected { try files.claimOutput(r, option: "--rejected") }
+        self.files = files
+        self.output = try OutputSink.open(io.output, zstd: io.zstd, level: io.level)
         self.rejects = try io.rejected.map { RejectStream(sink: try OutputSink.open($0, zstd: false, level: io.level)) }
         self.summary = RunSummary(tool: name)
         self.policy = io.badLines
         self.quiet = io.quiet
     }
 
+    /// Refuses an output that is also an input or another output (see FileClaims).
+    public func claimOutput(_ path: String?, option: String) throws {
+        try files.claimOutput(path, option: option)
+    }
+
     /// Runs `body`, then flushes outputs and prints the summary whether or not it failed.
+    /// The output gets its final name only when the run ended normally (every record
+    /// written, some perhaps failed); otherwise what was written stays in NAME.partial.
     public func process(_ body: (RecordTool) throws -> Void) throws {
         var failure: Error?
         do { try body(self) } catch { failure = error }
-        do { try output.close() } catch { if failure == nil { failure = error } }
+        let completed = failure == nil || (failure as? ToolFailure)?.exitStatus == .recordsFailed
+        do {
+            if completed { try output.publish() } else { try output.close() }
+        } catch { if failure == nil { failure = error } }
         do { try rejects?.close() } catch { if failure == nil { failure = error } }
         input.close()
         if !quiet { RecordTool.printError(summary.line()) }
+        if !completed, let staged = output.stagingPath {
+            let kept = "the \(summary.recordsOut) records written are in \(staged); \(output.name) was not touched"
+            if var stop = failure as? Interrupted {
+                stop.detail += (stop.detail.isEmpty ? "" : "; ") + kept
+                failure = stop
+            } else {
+                RecordTool.printError("\(name): \(kept)")
+            }
+        }
         if let failure { throw failure }
     }
 
@@ -59,6 +84,7 @@ public final class RecordTool {
     /// a JSON object, not UTF-8, lacking a field it needs) goes by --bad-lines.
     public func eachLine(_ body: (InputLine) throws -> Void) throws {
         while let line = try input.next() {
+            try SignalWatch.check()
             summary.recordsIn += 1
             do {
                 try body(line)

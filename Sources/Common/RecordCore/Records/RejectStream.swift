@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where dropped records and unusable lines go (`--rejected FILE`), each with
 /// the reason, so that every input record is accounted for:
 ///
@@ -16,9 +18,14 @@ public final class RejectStream {
 
     /// A stream whose file is created by the first record written to it, so a run
     /// with no failures leaves no failures file.
+    /// A run that writes nothing to it removes a file left at `path` by an earlier
+    /// run, so the file always describes the latest run (a failures file fed back
+    /// in must not be fed in twice).
     public init(openingOnFirstWrite path: String) {
         open = { try OutputSink.open(path) }
+        stalePath = path
     }
+    private var stalePath: String?
 
     public func write(_ line: InputLine, reason: String, recordIsValid: Bool) throws {
         try write(
@@ -64,5 +71,9 @@ public final class RejectStream {
         }
     }
 
-    public func close() throws { try sink?.close() }
+    /// Flushes and moves the file to its final name (see OutputSink.publish).
+    public func close() throws {
+        if let sink { return try sink.publish() }
+        if let stalePath, FileIdentity.of(path: stalePath) != nil { unlink(stalePath) }
+    }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import RecordCore
 
 /// Writes each record to one of N files: a stable hash of a key picks the file
@@ -19,7 +20,23 @@ public struct ShardWriter {
     }
 
     public func run(_ tool: RecordTool, pattern: String, zstd: Bool, level: Int) throws {
-        let sinks = try (0..<count).map { try OutputSink.open(fileName(pattern, $0), zstd: zstd, level: level) }
+        // Check the open-file limit before creating anything, rather than fail halfway.
+        var limit = rlimit()
+        if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, UInt64(count) + 32 > UInt64(limit.rlim_cur) {
+            throw ToolError.usage(
+                "--shards \(count) needs \(count) files open at once, but this process may open \(limit.rlim_cur) "
+                    + "(ulimit -n): use fewer shards, or raise the limit")
+        }
+        let names = (0..<count).map { fileName(pattern, $0) }
+        for name in Set(names.map { ($0 as NSString).deletingLastPathComponent }) where !name.isEmpty {
+            do {
+                try FileManager.default.createDirectory(atPath: name, withIntermediateDirectories: true)
+            } catch {
+                throw ToolError("-o \(pattern): cannot create the folder \(name)", status: .cannotCreate)
+            }
+        }
+        for name in names { try tool.claimOutput(name, option: "-o") }
+        let sinks = try names.map { try OutputSink.open($0, zstd: zstd, level: level) }
         let extractor = FieldExtractor(paths: key.map { [$0] } ?? [])
         var values: [JSONValue?] = key == nil ? [] : [nil]
         var next = 0
@@ -38,7 +55,7 @@ public struct ShardWriter {
             }
             try tool.emit(line, to: sinks[shard])
         }
-        for s in sinks { try s.close() }
+        for s in sinks { try s.publish() }
     }
 }
 
