@@ -8,7 +8,7 @@
 #   $CACHE/llama/server-PORT.{log,pid}
 #
 # Usage:
-#   scripts/llama-server.sh build          # idempotent; ~12-25 min cold on 2 cores
+#   scripts/llama-server.sh build          # idempotent; 4 min cold on 2 cores here, up to 25 elsewhere
 #   scripts/llama-server.sh start [PORT]   # prints http://127.0.0.1:PORT on stdout
 #   scripts/llama-server.sh stop PORT
 #   scripts/llama-server.sh path           # prints binary and model paths

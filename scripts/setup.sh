@@ -9,6 +9,7 @@ packages=(
   libpcre2-dev     # regular expressions (CPCRE2 target)
   libcurl4-openssl-dev  # HTTP to model servers (CCurl target)
   libsqlite3-dev   # the response cache (CSQLite target)
+  libssl-dev       # SHA-256 from OpenSSL's libcrypto (COpenSSL target)
   zstd jq          # benchmarks compare against these
   time             # /usr/bin/time for peak RSS in benchmarks
   curl             # scripts/llama-server.sh waits for /health with it

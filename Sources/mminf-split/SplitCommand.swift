@@ -122,9 +122,8 @@ struct SplitCommand: ParsableCommand {
             field: field, into: try into.map { try FieldPath(parsing: $0) } ?? field,
             partField: partPath, splitter: TextSplitter(mode: by, regex: re), maxParts: maxParts)
         try eachRecord { tool, line, record in
-            switch try exploder.explode(record) {
-            case .children(let children): for c in children { try tool.emit(c) }
-            case .drop(let reason): try tool.drop(line, reason: reason)
+            if case .drop(let reason) = try exploder.explode(record, emit: { try tool.emit($0) }) {
+                try tool.drop(line, reason: reason)
             }
         }
     }

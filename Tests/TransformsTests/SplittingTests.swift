@@ -8,21 +8,21 @@ final class SplittingTests: XCTestCase {
         let questions =
             "Here are five questions:\n1. What is on the table?\n2) Why is the sky red?\n\n- How many people?\n* Q4: odd one\n(5) Where is it?"
         XCTAssertEqual(
-            TextSplitter(mode: .items).split(questions),
+            try TextSplitter(mode: .items).split(questions),
             ["What is on the table?", "Why is the sky red?", "How many people?", "Q4: odd one", "Where is it?"])
-        XCTAssertEqual(TextSplitter(mode: .lines).split(questions).count, 6, "the preamble is a line too")
-        XCTAssertEqual(TextSplitter(mode: .lines).split("a\n\n  b  \r\n1.5 km away"), ["a", "b", "1.5 km away"])
+        XCTAssertEqual(try TextSplitter(mode: .lines).split(questions).count, 6, "the preamble is a line too")
+        XCTAssertEqual(try TextSplitter(mode: .lines).split("a\n\n  b  \r\n1.5 km away"), ["a", "b", "1.5 km away"])
         XCTAssertEqual(
-            TextSplitter(mode: .items).split("1. first\n   continues here\n2. second"),
+            try TextSplitter(mode: .items).split("1. first\n   continues here\n2. second"),
             ["first continues here", "second"])
-        XCTAssertEqual(TextSplitter(mode: .items).split("no markers\nat all"), ["no markers", "at all"])
+        XCTAssertEqual(try TextSplitter(mode: .items).split("no markers\nat all"), ["no markers", "at all"])
         XCTAssertEqual(
-            TextSplitter(mode: .lines).split("3:30 is when we meet\n1.A is a grade\nQ2: fine?"),
+            try TextSplitter(mode: .lines).split("3:30 is when we meet\n1.A is a grade\nQ2: fine?"),
             ["3:30 is when we meet", "1.A is a grade", "fine?"])
         XCTAssertEqual(
-            TextSplitter(mode: .paragraphs).split("p one\nstill one\n\n\np two\n"), ["p one\nstill one", "p two"])
+            try TextSplitter(mode: .paragraphs).split("p one\nstill one\n\n\np two\n"), ["p one\nstill one", "p two"])
         XCTAssertEqual(
-            TextSplitter(mode: .regex, regex: try Regex(#"<q>(.*?)</q>"#)).split("<q>a</q> x <q> b </q><q></q>"),
+            try TextSplitter(mode: .regex, regex: try Regex(#"<q>(.*?)</q>"#)).split("<q>a</q> x <q> b </q><q></q>"),
             ["a", "b"])
     }
 
@@ -31,7 +31,10 @@ final class SplittingTests: XCTestCase {
         let exploder = RecordExploder(
             field: try FieldPath(parsing: "paragraphs"), into: try FieldPath(parsing: "paragraph"),
             partField: try FieldPath(parsing: "part"), splitter: TextSplitter(mode: .lines), maxParts: 7)
-        guard case .children(let kids) = try exploder.explode(parent) else { return XCTFail("no children") }
+        var kids: [JSONValue] = []
+        guard case .exploded = try exploder.explode(parent, emit: { kids.append($0) }) else {
+            return XCTFail("no children")
+        }
         XCTAssertEqual(kids.count, 3)
         XCTAssertEqual(
             JSONWriter.string(kids[1]),
@@ -57,7 +60,9 @@ final class SplittingTests: XCTestCase {
         let tooMany = RecordExploder(
             field: try FieldPath(parsing: "paragraphs"), into: try FieldPath(parsing: "p"), partField: nil,
             splitter: TextSplitter(mode: .lines), maxParts: 2)
-        guard case .drop(let reason) = try tooMany.explode(parent) else { return XCTFail("not dropped") }
+        guard
+            case .drop(let reason) = try tooMany.explode(parent, emit: { _ in XCTFail("no child of a dropped record") })
+        else { return XCTFail("not dropped") }
         XCTAssertEqual(reason, "split: 3 parts > --max-parts 2")
     }
 

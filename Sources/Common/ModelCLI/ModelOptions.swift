@@ -153,7 +153,7 @@ public struct EngineOptionGroup: ParsableArguments {
     @Flag(help: "Write records as answers arrive instead of in input order.") public var unordered = false
     @Option(
         help: ArgumentHelp(
-            "Records that may wait for an earlier slow one before input pauses (default 8 x concurrency).",
+            "Records that may wait for an earlier slow one before input pauses (default 8 x concurrency, at least 64).",
             valueName: "N")) public var window: Int?
     @Option(
         help: ArgumentHelp("SQLite response cache; rerunning with it replays finished requests.", valueName: "FILE"))

@@ -11,7 +11,7 @@ public struct PromptFile {
     public var origin: String
     public var text: String
 
-    public struct FormatError: Error, CustomStringConvertible {
+    public struct FormatError: ToolFailure, CustomStringConvertible {
         public var description: String
     }
 
@@ -92,4 +92,9 @@ public enum PromptLibrary {
             return n.padding(toLength: width, withPad: " ", startingAt: 0) + d
         }.joined(separator: "\n")
     }
+}
+
+extension PromptFile.FormatError {
+    public var exitMessage: String? { description }
+    public var exitStatus: ExitStatus { .usage }
 }

@@ -103,7 +103,8 @@ public enum RubricParser {
         return (lo...hi).contains(lastNumber) ? lastNumber : nil
     }
 
-    static func allMatches(_ re: Regex, _ text: String) -> [[String]] { re.allMatches(text) }
+    /// A judge's answer the matcher cannot finish on reads as no match: the score is then null.
+    static func allMatches(_ re: Regex, _ text: String) -> [[String]] { (try? re.allMatches(text)) ?? [] }
 
     static func words(_ text: String) -> [String] {
         text.lowercased().split { !($0.isLetter || $0.isNumber) }.map(String.init)

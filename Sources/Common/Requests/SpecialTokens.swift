@@ -31,7 +31,7 @@ public enum SpecialTokens {
     ]
 
     static func markers(in text: String) -> [String] {
-        Array(Set(marker.allCaptures(text))).sorted()
+        Array(Set((try? marker.allCaptures(text)) ?? [])).sorted()
     }
 
     /// llama.cpp: markers of the rendered template, minus the end of turn (the text the

@@ -101,8 +101,8 @@ struct EvalContext {
                 let v = try ca(&ctx)
                 switch v {
                 case .null: return .bool(negated)
-                case .string(let str): return .bool(regex.matches(str) != negated)
-                default: return .bool(regex.matches(JSONWriter.string(v)) != negated)
+                case .string(let str): return .bool(try regex.matches(str) != negated)
+                default: return .bool(try regex.matches(JSONWriter.string(v)) != negated)
                 }
             }
         case .binary(let op, let a, let b, let column):

@@ -74,7 +74,7 @@ struct ExpressionFunction {
     ]
 
     /// `all(list)`, `any(list)`, `count(list)`, or with a condition on each element:
-    /// `all(scores.correct, _ == true)`. A missing list is empty.
+    /// `all(scores.correct, @ == true)`. A missing list is empty.
     static func quantifier(_ name: String) -> ExpressionFunction {
         ExpressionFunction(name: name, arity: 1...2, quantifier: true) { ctx, args, compiled, column in
             let list: [JSONValue]

@@ -103,7 +103,7 @@ public final class RecordFilter {
             guard let v = record.value(at: x.field) else {
                 throw RecordError.missing(x.field.description, hint: "--extract reads it")
             }
-            guard case .string(let text) = v, let captured = x.regex.firstCapture(text) else {
+            guard case .string(let text) = v, let captured = try x.regex.firstCapture(text) else {
                 return .drop("extract: no match in \(x.field)")
             }
             try record.set(.string(captured), at: x.into)

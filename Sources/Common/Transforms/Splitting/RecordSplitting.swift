@@ -19,39 +19,53 @@ public struct RecordExploder {
     }
 
     public enum Outcome {
-        case children([JSONValue])
+        case exploded(parts: Int)
         case drop(String)
     }
 
-    public func explode(_ record: JSONValue) throws -> Outcome {
+    /// Hands each child to `emit` as it is made: a huge field is counted in one pass
+    /// and cut in a second, never held as a list of parts or children.
+    public func explode(_ record: JSONValue, emit: (JSONValue) throws -> Void) throws -> Outcome {
         guard let value = record.value(at: field) else {
             throw RecordError.missing(field.description, hint: "--field names the text to split")
         }
-        let parts: [String]
+        let count: Int
+        let forEach: ((String) throws -> Void) throws -> Void
         switch value {
-        case .null: parts = []
-        case .string(let s): parts = splitter.split(s)
+        case .null:
+            count = 0
+            forEach = { _ in }
+        case .string(let s):
+            count = try splitter.count(s)
+            forEach = { try splitter.forEachPart(s, $0) }
         case .array(let a):
             // An array is already split: each element is a part.
-            parts = a.map { Template.text(of: $0).trimmingCharacters(in: .whitespacesAndNewlines) }.filter {
+            let parts = a.map { Template.text(of: $0).trimmingCharacters(in: .whitespacesAndNewlines) }.filter {
                 !$0.isEmpty
             }
+            count = parts.count
+            forEach = { body in for p in parts { try body(p) } }
         default: throw RecordError.field(field.description, "is a \(value.typeName); --field needs text or an array")
         }
-        if parts.isEmpty { return .drop("split: no parts in \(field)") }
-        if let maxParts, parts.count > maxParts {
-            return .drop("split: \(parts.count) parts > --max-parts \(maxParts)")
+        if count == 0 { return .drop("split: no parts in \(field)") }
+        if let maxParts, count > maxParts {
+            return .drop("split: \(count) parts > --max-parts \(maxParts)")
         }
-        return .children(
-            try parts.enumerated().map { i, p in
-                var child = record
-                try child.set(.string(p), at: into)
-                if let partField {
-                    try child.set(
-                        .object(JSONObject([("index", .int(i)), ("count", .int(parts.count))])), at: partField)
-                }
-                return child
-            })
+        // The parent without the field being cut (when the part replaces it), so no
+        // child carries the whole text along.
+        var parent = record
+        if into == field { try parent.set(.null, at: field) }
+        var i = 0
+        try forEach { p in
+            var child = parent
+            try child.set(.string(p), at: into)
+            if let partField {
+                try child.set(.object(JSONObject([("index", .int(i)), ("count", .int(count))])), at: partField)
+            }
+            i += 1
+            try emit(child)
+        }
+        return .exploded(parts: count)
     }
 }
 

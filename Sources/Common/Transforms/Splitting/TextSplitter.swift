@@ -26,48 +26,72 @@ public struct TextSplitter {
         self.stripMarkers = stripMarkers
     }
 
-    public func split(_ text: String) -> [String] {
+    /// Every part, in order (tests and small texts; explode streams with forEachPart).
+    public func split(_ text: String) throws -> [String] {
+        var parts: [String] = []
+        try forEachPart(text) { parts.append($0) }
+        return parts
+    }
+
+    /// How many parts `text` has, without keeping them.
+    public func count(_ text: String) throws -> Int {
+        var n = 0
+        try forEachPart(text) { _ in n += 1 }
+        return n
+    }
+
+    /// Hands each part to `body` as it is found: a 200 MB field is never held as
+    /// a list of parts.
+    public func forEachPart(_ text: String, _ body: (String) throws -> Void) throws {
         switch mode {
         case .lines:
-            return text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
-                .map { clean(String($0)) }.filter { !$0.isEmpty }
+            try TextSplitter.forEachLine(text) { line in
+                let t = clean(String(line))
+                if !t.isEmpty { try body(t) }
+            }
         case .paragraphs:
-            var parts: [String] = []
-            var current: [String] = []
-            for line in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
+            var current = ""
+            try TextSplitter.forEachLine(text) { line in
                 let t = line.trimmingCharacters(in: .whitespaces)
                 if t.isEmpty {
-                    if !current.isEmpty {
-                        parts.append(current.joined(separator: "\n"))
-                        current = []
-                    }
+                    if !current.isEmpty { try body(current) }
+                    current = ""
                 } else {
-                    current.append(t)
+                    current += (current.isEmpty ? "" : "\n") + t
                 }
             }
-            if !current.isEmpty { parts.append(current.joined(separator: "\n")) }
-            return parts
+            if !current.isEmpty { try body(current) }
         case .items:
-            var items: [String] = []
-            var sawMarker = false
-            for line in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
+            var item: String?
+            try TextSplitter.forEachLine(text) { line in
                 let t = line.trimmingCharacters(in: .whitespaces)
-                if t.isEmpty { continue }
-                if let body = TextSplitter.afterMarker(t) {
-                    sawMarker = true
-                    items.append(body)
-                } else if sawMarker {
-                    items[items.count - 1] += (items[items.count - 1].isEmpty ? "" : " ") + t
+                if t.isEmpty { return }
+                if let next = TextSplitter.afterMarker(t) {
+                    if let done = item?.trimmingCharacters(in: .whitespaces), !done.isEmpty { try body(done) }
+                    item = next
+                } else if let open = item {
+                    item = open + (open.isEmpty ? "" : " ") + t
                 }
             }
-            // No markers at all: fall back to one item per line.
-            if !sawMarker { return TextSplitter(mode: .lines).split(text) }
-            return items.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            if let done = item?.trimmingCharacters(in: .whitespaces), !done.isEmpty { try body(done) }
+            // No markers at all: one item per line.
+            if item == nil { try TextSplitter(mode: .lines).forEachPart(text, body) }
         case .regex:
-            return (regex?.allCaptures(text) ?? []).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter {
-                !$0.isEmpty
+            try regex?.forEachMatch(text) { groups in
+                let t = groups[0].trimmingCharacters(in: .whitespacesAndNewlines)
+                if !t.isEmpty { try body(t) }
             }
         }
+    }
+
+    /// Each line of `text` (cut at any newline, `\r\n` included), as a view into it.
+    static func forEachLine(_ text: String, _ body: (Substring) throws -> Void) throws {
+        var start = text.startIndex
+        while let end = text[start...].firstIndex(where: \.isNewline) {
+            try body(text[start..<end])
+            start = text.index(after: end)
+        }
+        try body(text[start...])
     }
 
     func clean(_ line: String) -> String {
