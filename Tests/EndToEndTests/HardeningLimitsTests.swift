@@ -103,3 +103,25 @@ final class HardeningLimitsTests: ToolTestCase {
         XCTAssertEqual(String(out[199_999]), #"{"id":"a","text":"x","part":{"index":199999,"count":200000}}"#)
     }
 }
+
+/// Hardening, numbers: compared exactly, as written.
+final class HardeningNumberTests: ToolTestCase {
+    func testUniqueAndComparisonsOnBigNumbers() throws {
+        let input = try write(
+            "n.jsonl",
+            ["1234567890123456788", "1234567890123456789", "1234567890123456789", "1e400", "1e999", "1", "1.0"]
+                .map { #"{"id":\#($0)}"# }.joined(separator: "\n") + "\n")
+        let unique = try Tools.run("mminf-filter", ["--unique", "id", input], input: "")
+        XCTAssertEqual(
+            unique.lines,
+            [
+                #"{"id":1234567890123456788}"#, #"{"id":1234567890123456789}"#, #"{"id":1e400}"#, #"{"id":1e999}"#,
+                #"{"id":1}"#,
+            ],
+            unique.stderr)
+        let equal = try Tools.run("mminf-filter", ["id == 1234567890123456789", input], input: "")
+        XCTAssertEqual(equal.lines.count, 2, equal.out)
+        let huge = try Tools.run("mminf-filter", ["id > 1e500", input], input: "")
+        XCTAssertEqual(huge.lines, [#"{"id":1e999}"#])
+    }
+}

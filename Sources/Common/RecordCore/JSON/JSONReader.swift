@@ -388,11 +388,15 @@ public struct JSONReader {
         } else {
             value = JSONReader.parseDouble(base + start, pos - start)
         }
+        // The text is kept when asked, and always when the double may not be the exact
+        // value (more than 15 characters, or out of range): comparisons then use it.
+        let length = pos - start
+        let inexact = length > 15 || value.isInfinite || (value == 0 && !(isInteger && intValue == 0))
         return .number(
             JSONNumber(
                 value,
-                text: keepNumberText
-                    ? String(decoding: UnsafeBufferPointer(start: base + start, count: pos - start), as: UTF8.self)
+                text: keepNumberText || inexact
+                    ? String(decoding: UnsafeBufferPointer(start: base + start, count: length), as: UTF8.self)
                     : nil))
     }
 

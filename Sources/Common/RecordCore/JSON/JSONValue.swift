@@ -59,7 +59,8 @@ public struct JSONNumber: Equatable {
         self.text = text
     }
 
-    public static func == (a: JSONNumber, b: JSONNumber) -> Bool { a.value == b.value }
+    /// Equal values, exactly: `1 == 1.0`, but 1234567890123456788 != 1234567890123456789.
+    public static func == (a: JSONNumber, b: JSONNumber) -> Bool { order(a, b) == .orderedSame }
 }
 
 /// An ordered JSON object. Records have a handful of keys, so a linear scan

@@ -8,7 +8,12 @@ public enum JSONWriter {
         switch value {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
-        case .number(let n): out.append(contentsOf: ((canonicalNumbers ? nil : n.text) ?? format(n.value)).utf8)
+        case .number(let n):
+            if canonicalNumbers {
+                out.append(contentsOf: (n.exact?.canonical ?? format(n.value)).utf8)
+            } else {
+                out.append(contentsOf: (n.text ?? format(n.value)).utf8)
+            }
         case .string(let s): writeString(s, into: &out)
         case .array(let a):
             out.append(UInt8(ascii: "["))

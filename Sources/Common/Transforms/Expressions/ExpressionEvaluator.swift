@@ -122,7 +122,8 @@ struct EvalContext {
             return { ctx in
                 let x = try ca(&ctx)
                 let y = try cb(&ctx)
-                if let compare, case .number(let p) = x, case .number(let q) = y {
+                // Unequal doubles order as their exact values do; equal ones may hide a difference.
+                if let compare, case .number(let p) = x, case .number(let q) = y, p.value != q.value {
                     return .bool(compare(p.value, q.value))
                 }
                 return try ctx.binary(op, x, y, column)
@@ -144,7 +145,7 @@ struct EvalContext {
             switch (x, y) {
             case (.null, _), (_, .null): return .bool(false)
             case (.number(let p), .number(let q)):
-                order = p.value < q.value ? .orderedAscending : (p.value > q.value ? .orderedDescending : .orderedSame)
+                order = JSONNumber.order(p, q)
             case (.string(let p), .string(let q)):
                 order = p < q ? .orderedAscending : (p > q ? .orderedDescending : .orderedSame)
             default:
