@@ -40,6 +40,8 @@ struct FilterCommand: ParsableCommand {
         version: ToolVersion.current
     )
 
+    static func main() { ToolMain.main(FilterCommand.self) }
+
     @Argument(help: ArgumentHelp("An expression records must satisfy, then the input files.", valueName: "EXPR | FILE"))
     var arguments: [String] = []
 

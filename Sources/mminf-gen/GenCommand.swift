@@ -47,6 +47,8 @@ struct GenCommand: ParsableCommand {
         version: ToolVersion.current
     )
 
+    static func main() { ToolMain.main(GenCommand.self) }
+
     @Argument(help: ArgumentHelp("Input files (stdin when none).", valueName: "FILE"))
     var files: [String] = []
 
@@ -156,7 +158,7 @@ struct GenCommand: ParsableCommand {
             if truncate { try plan.openUserTurn(route: hookVia, baseURLs: urls, headers: headers) }
             if banSpecial { try plan.banSpecialTokens(emoji: SpecialTokens.emoji, baseURL: urls[0], headers: headers) }
             let tool = try RecordTool(name: "mminf-gen", files: files, io: io)
-            let cache = try engine.cache.map { try ResponseCache(path: $0) }
+            let cache = try engine.openCache()
             try tool.process { tool in
                 let runner = InferenceEngine(
                     tool: tool, servers: ServerPool(baseURLs: urls), cache: cache,
@@ -174,10 +176,16 @@ struct GenCommand: ParsableCommand {
         switch (prompt, promptFile) {
         case (let p?, nil): return p
         case (nil, let f?):
-            do { return try String(contentsOfFile: f, encoding: .utf8) } catch {
-                throw ToolError("--prompt-file \(f): cannot read it (\(error.localizedDescription))", status: .noInput)
+            let text = try TextFile.read(f, what: "--prompt-file \(f)")
+            if PromptFile.hasHeader(text) {
+                throw ToolError.usage(
+                    "--prompt-file \(f) has a preset's header (key: value lines, then ---), which would be sent to the "
+                        + "model; give it with --preset \(f)")
             }
-        case (nil, nil): throw ToolError.usage("give the prompt with --prompt TEXT or --prompt-file FILE")
+            return text
+        case (nil, nil):
+            throw ToolError.usage(
+                "no prompt: give --prompt TEXT, --prompt-file FILE or --preset NAME, or use --truncate or --respond")
         default: throw ToolError.usage("give either --prompt or --prompt-file, not both")
         }
     }

@@ -33,6 +33,8 @@ struct ScoreCommand: ParsableCommand {
         version: ToolVersion.current
     )
 
+    static func main() { ToolMain.main(ScoreCommand.self) }
+
     @Argument(help: ArgumentHelp("Input files (stdin when none).", valueName: "FILE"))
     var files: [String] = []
 
@@ -65,6 +67,9 @@ struct ScoreCommand: ParsableCommand {
     mutating func validate() throws {
         if !listRubrics && showRubric == nil && rubric.isEmpty {
             throw ValidationError("name at least one --rubric (see --list-rubrics)")
+        }
+        if let twice = Dictionary(grouping: rubric, by: { $0 }).first(where: { $0.value.count > 1 })?.key {
+            throw ValidationError("--rubric \(twice) is given twice; each rubric is one score")
         }
         if asName != nil && rubric.count != 1 {
             throw ValidationError("--as renames the score of one rubric; give exactly one --rubric")
@@ -99,12 +104,16 @@ struct ScoreCommand: ParsableCommand {
                     request.withCache = engine.cache != nil
                     return ScoringPlan.Judge(rubric: r, name: name, request: request)
                 })
+            let names = plan.judges.map(\.name)
+            if let twice = names.first(where: { n in names.filter { $0 == n }.count > 1 }) {
+                throw ToolError.usage("two rubrics would both write scores.\(twice); rename one with its file's name")
+            }
             plan.history = !engine.noHistory
             let tool = try RecordTool(name: "mminf-score", files: files, io: io)
             if reparse {
                 return try plan.reparseAll(tool, failuresPath: engine.failures ?? "score_reparse.failed.jsonl")
             }
-            let cache = try engine.cache.map { try ResponseCache(path: $0) }
+            let cache = try engine.openCache()
             try tool.process { tool in
                 // The step is named after its rubrics: its failures file and messages say which judging failed,
                 // and two scoring steps of one pipe never write the same default file.

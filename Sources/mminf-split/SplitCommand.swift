@@ -37,6 +37,8 @@ struct SplitCommand: ParsableCommand {
         version: ToolVersion.current
     )
 
+    static func main() { ToolMain.main(SplitCommand.self) }
+
     @Argument(help: ArgumentHelp("Input files (stdin when none).", valueName: "FILE"))
     var files: [String] = []
 

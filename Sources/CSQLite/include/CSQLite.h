@@ -4,6 +4,6 @@
 static inline int mminf_bind_text(sqlite3_stmt *s, int i, const char *text, int n) {
     return sqlite3_bind_text(s, i, text, n, SQLITE_TRANSIENT);
 }
-static inline int mminf_bind_blob(sqlite3_stmt *s, int i, const void *data, int n) {
-    return sqlite3_bind_blob(s, i, data, n, SQLITE_TRANSIENT);
+static inline int mminf_bind_blob64(sqlite3_stmt *s, int i, const void *data, sqlite3_uint64 n) {
+    return sqlite3_bind_blob64(s, i, data, n, SQLITE_TRANSIENT);
 }

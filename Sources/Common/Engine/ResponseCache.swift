@@ -13,28 +13,58 @@ public final class ResponseCache {
     let path: String
     var getStatement: OpaquePointer?
     var putStatement: OpaquePointer?
+    var warnedTooBig = false
 
     public struct CacheError: ToolFailure, CustomStringConvertible {
         public var description: String
+        /// Another connection held a lock (SQLITE_BUSY or SQLITE_LOCKED).
+        var busy = false
     }
 
-    public init(path: String) throws {
+    /// Whether answers are stored (`--cache-read-only` replays and stores nothing).
+    public let readOnly: Bool
+    /// The largest answer SQLite stores (its length limit, about 1 GB); a larger one
+    /// is not cached (a warning says so), never cut short.
+    let largestEntry: Int
+
+    /// Opens (or creates) the cache and proves it can be written before any request
+    /// is paid for. Several processes may open one new file at the same moment.
+    public init(path: String, readOnly: Bool = false) throws {
         self.path = path
-        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
-        try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        self.readOnly = readOnly
+        if !readOnly {
+            let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+            try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        } else if !FileManager.default.fileExists(atPath: path) {
+            throw CacheError(description: "\(path): --cache-read-only needs an existing cache; there is none at that path")
+        }
         var handle: OpaquePointer?
-        let rc = sqlite3_open_v2(path, &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nil)
+        let flags = readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+        let rc = sqlite3_open_v2(path, &handle, flags | SQLITE_OPEN_FULLMUTEX, nil)
         guard rc == SQLITE_OK, let handle else {
             let msg = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "error \(rc)"
             if let handle { sqlite3_close(handle) }
             throw CacheError(description: "\(path): cannot open the cache: \(msg)")
         }
         db = handle
+        // First, before anything that takes a lock: wait for other processes, not fail.
         sqlite3_busy_timeout(db, 30_000)
-        try exec("PRAGMA journal_mode=WAL")
+        largestEntry = Int(sqlite3_limit(db, SQLITE_LIMIT_LENGTH, -1)) - 1024
+        if readOnly {
+            getStatement = try prepare("SELECT response FROM responses WHERE key = ?1")
+            return
+        }
+        if sqlite3_db_readonly(db, "main") == 1 {
+            throw CacheError(
+                description: "\(path): the cache file cannot be written (read-only); fix its permissions, "
+                    + "or give --cache-read-only to replay it without storing")
+        }
+        // Switching to WAL and creating the table take locks that SQLite's busy handler
+        // does not always wait for when several processes start at once: retry them.
+        try execRetrying("PRAGMA journal_mode=WAL")
         // NORMAL in WAL mode survives a killed process; only a power cut can lose the last commits.
-        try exec("PRAGMA synchronous=NORMAL")
-        try exec(
+        try execRetrying("PRAGMA synchronous=NORMAL")
+        try execRetrying(
             """
             CREATE TABLE IF NOT EXISTS responses (
                 key TEXT PRIMARY KEY,
@@ -44,6 +74,29 @@ public final class ResponseCache {
             """)
         getStatement = try prepare("SELECT response FROM responses WHERE key = ?1")
         putStatement = try prepare("INSERT OR REPLACE INTO responses (key, response, created) VALUES (?1, ?2, ?3)")
+        // Prove a write works now (file, folder, disk), not after the first answer was paid for.
+        do {
+            try execRetrying(
+                "BEGIN IMMEDIATE; INSERT OR REPLACE INTO responses VALUES ('mminf:write-check', x'', 0); "
+                    + "DELETE FROM responses WHERE key = 'mminf:write-check'; COMMIT")
+        } catch let e as CacheError {
+            _ = try? exec("ROLLBACK")
+            throw CacheError(
+                description: "\(e.description) (the cache cannot be written; fix the file's or folder's permissions, "
+                    + "or give --cache-read-only to replay it without storing)")
+        }
+    }
+
+    /// `exec`, retried for up to 30 s while another process holds the lock.
+    func execRetrying(_ sql: String) throws {
+        let deadline = Date().addingTimeInterval(30)
+        var wait: useconds_t = 2_000
+        while true {
+            do { return try exec(sql) } catch let e as CacheError where e.busy && Date() < deadline {
+                usleep(wait + useconds_t.random(in: 0...wait))
+                wait = min(wait * 2, 200_000)
+            }
+        }
     }
 
     deinit {
@@ -54,10 +107,12 @@ public final class ResponseCache {
 
     func exec(_ sql: String) throws {
         var err: UnsafeMutablePointer<CChar>?
-        if sqlite3_exec(db, sql, nil, nil, &err) != SQLITE_OK {
+        let rc = sqlite3_exec(db, sql, nil, nil, &err)
+        if rc != SQLITE_OK {
             let msg = err.map { String(cString: $0) } ?? "unknown error"
             sqlite3_free(err)
-            throw CacheError(description: "\(path): \(msg)")
+            let code = rc & 0xFF
+            throw CacheError(description: "\(path): \(msg)", busy: code == SQLITE_BUSY || code == SQLITE_LOCKED)
         }
     }
 
@@ -87,9 +142,17 @@ public final class ResponseCache {
     /// Stores a response; it is durable when this returns.
     public func put(_ key: String, _ response: [UInt8]) throws {
         guard let s = putStatement else { return }
+        guard response.count <= largestEntry else {
+            if !warnedTooBig {
+                warnedTooBig = true
+                FileHandle.standardError.write(
+                    Data("mminf: an answer of \(response.count) bytes is larger than the cache stores; it is not cached\n".utf8))
+            }
+            return
+        }
         defer { sqlite3_reset(s) }
         _ = mminf_bind_text(s, 1, key, -1)
-        _ = response.withUnsafeBytes { mminf_bind_blob(s, 2, $0.baseAddress, Int32($0.count)) }
+        _ = response.withUnsafeBytes { mminf_bind_blob64(s, 2, $0.baseAddress, sqlite3_uint64($0.count)) }
         sqlite3_bind_double(s, 3, Date().timeIntervalSince1970)
         let rc = sqlite3_step(s)
         guard rc == SQLITE_DONE else {

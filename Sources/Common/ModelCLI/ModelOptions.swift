@@ -87,6 +87,23 @@ public struct SamplingOptions: ParsableArguments {
             "JSON object merged into the request body last, for server-specific fields.", valueName: "JSON")) public
         var extra: String?
 
+    public func validate() throws {
+        let numbers: [(String, Double?)] = [
+            ("--temperature", temperature), ("--top-p", topP), ("--min-p", minP),
+            ("--repetition-penalty", repetitionPenalty), ("--frequency-penalty", frequencyPenalty),
+            ("--presence-penalty", presencePenalty),
+        ]
+        for case (let name, let value?) in numbers where !value.isFinite {
+            throw ValidationError("\(name) must be a number, got \(value)")
+        }
+        if let temperature, temperature < 0 { throw ValidationError("--temperature must be 0 or more") }
+        if let maxTokens, maxTokens < 1 { throw ValidationError("--max-tokens must be at least 1") }
+        if let minTokens, minTokens < 0 { throw ValidationError("--min-tokens must be 0 or more") }
+        if let minTokens, let maxTokens, minTokens > maxTokens {
+            throw ValidationError("--min-tokens \(minTokens) is more than --max-tokens \(maxTokens)")
+        }
+    }
+
     public func sampling() throws -> Sampling {
         var s = Sampling()
         s.temperature = temperature
@@ -158,6 +175,8 @@ public struct EngineOptionGroup: ParsableArguments {
     @Option(
         help: ArgumentHelp("SQLite response cache; rerunning with it replays finished requests.", valueName: "FILE"))
     public var cache: String?
+    @Flag(help: "Replay what --cache holds and store nothing (a cache you may not write).")
+    public var cacheReadOnly = false
     @Option(
         help: ArgumentHelp(
             "Where records that fail go, with the reason (default STEP.failed.jsonl).", valueName: "FILE")) public
@@ -170,7 +189,23 @@ public struct EngineOptionGroup: ParsableArguments {
     public func validate() throws {
         guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
         guard retries >= 0 else { throw ValidationError("--retries must be 0 or more") }
-        guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+        guard timeout > 0, timeout.isFinite else { throw ValidationError("--timeout must be a positive number of seconds") }
+        guard connectTimeout > 0, connectTimeout.isFinite else {
+            throw ValidationError("--connect-timeout must be a positive number of seconds")
+        }
+        if let window, window < 1 { throw ValidationError("--window must be at least 1") }
+        // Limits so small that a run would wait for hours are mistakes, not settings.
+        if let rps, !(rps.isFinite && rps >= 0.001) {
+            throw ValidationError("--rps must be at least 0.001 (one request in 1000 s), got \(rps)")
+        }
+        if let tpm, !(tpm.isFinite && tpm >= 1) { throw ValidationError("--tpm must be at least 1, got \(tpm)") }
+        guard progress >= 0, progress.isFinite else { throw ValidationError("--progress must be 0 or more seconds") }
+        if cacheReadOnly && cache == nil { throw ValidationError("--cache-read-only goes with --cache FILE") }
+    }
+
+    /// The response cache, opened and proven writable (or read-only) before any request.
+    public func openCache() throws -> ResponseCache? {
+        try cache.map { try ResponseCache(path: $0, readOnly: cacheReadOnly) }
     }
 
     public func engineOptions(step: String, headers: [String]) -> EngineOptions {

@@ -41,6 +41,20 @@ public struct PromptFile {
 
     public var description: String { header["description"] ?? "" }
 
+    /// True for text in this format (`key: value` lines, then `---`): given as a plain
+    /// prompt, its header lines would be sent to the model.
+    public static func hasHeader(_ text: String) -> Bool {
+        let lines = text.replacingOccurrences(of: "\r\n", with: "\n").split(separator: "\n", omittingEmptySubsequences: false)
+        guard let sep = lines.firstIndex(where: { $0.trimmingCharacters(in: .whitespaces) == "---" }), sep > 0 else {
+            return false
+        }
+        return lines[..<sep].allSatisfy { line in
+            let t = line.trimmingCharacters(in: .whitespaces)
+            guard let colon = t.firstIndex(of: ":") else { return t.isEmpty }
+            return !t[..<colon].isEmpty && t[..<colon].allSatisfy { $0.isLetter || $0 == "_" || $0 == "-" }
+        }
+    }
+
     /// Whether the record's media go with this prompt (`media: yes|no`).
     public func sendsMedia() throws -> Bool? {
         guard let m = header["media"]?.lowercased() else { return nil }
@@ -68,9 +82,7 @@ public enum PromptLibrary {
             return try PromptFile(name: nameOrPath, text: text, origin: "built-in \(kind.rawValue) \(nameOrPath)")
         }
         if FileManager.default.fileExists(atPath: nameOrPath) {
-            guard let text = try? String(contentsOfFile: nameOrPath, encoding: .utf8) else {
-                throw ToolError("\(nameOrPath): cannot read this \(kind.rawValue) file", status: .noInput)
-            }
+            let text = try TextFile.read(nameOrPath, what: "\(kind.rawValue) file \(nameOrPath)")
             let base = (nameOrPath as NSString).lastPathComponent
             let name = base.contains(".") ? String(base[..<base.lastIndex(of: ".")!]) : base
             do { return try PromptFile(name: name, text: text, origin: nameOrPath) } catch let e
