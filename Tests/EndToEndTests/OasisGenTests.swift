@@ -128,11 +128,10 @@ final class OasisGenTests: ToolTestCase {
         XCTAssertEqual(r.lines.count, 2)
         let failed = try read("failed.jsonl")
         XCTAssertTrue(
-            failed.contains("image \(dir.path)/missing.jpg: cannot read it (No such file or directory)"), failed)
-        XCTAssertTrue(
             failed.contains(
-                "image \(dir.path)/fake.jpg: not a supported image (starts with 7B 22 6E 6F 74 22 3A 20: looks like text)"
-            ), failed)
+                "image missing.jpg: cannot read it (No such file or directory); it is looked for in --media-root"),
+            failed)
+        XCTAssertTrue(failed.contains("fake.jpg: not a supported image (it looks like text)"), failed)
         XCTAssertTrue(r.stderr.contains("1 requests, 1 cached"), "the same image content is one cache key: \(r.stderr)")
     }
 

@@ -38,6 +38,20 @@ final class RubricParserTests: XCTestCase {
         ("I cannot rate this instruction.", nil),
         ("Rating: [[four]]", nil),
         ("<think>The user asks about 7 things... maybe [[2]]?</think>\nRating: [[4]]", 4),
+        // Scores the judge rules out are not its verdict; when unsure, null.
+        ("It is not Score 1 or Score 2; I give it a 3.", 3),
+        ("This matches Score 4 much better than Score 5.", 4),
+        ("This matches Score 4 rather than Score 5.", 4),
+        ("Not a [[2]] but a [[4]].", 4),
+        ("Neither Score 2 nor Score 3 fits; Score: 5", 5),
+        ("I'd rate it 3.", 3),
+        ("I would rate this a 2 out of 5.", 2),
+        ("I give this instruction a score of 4.", 4),
+        ("Score 1 means unanswerable and Score 5 means fully answerable.", nil),
+        ("Score 1 means unanswerable, 5 fully answerable. Score: 4", 4),
+        ("It is not Score 1 or Score 2.", nil),
+        ("Rather than [[5]], this deserves less.", nil),
+        ("Instead of Score 3, consider the details.", nil),
         ("<think>hmm</think>Final: [[3]]", 3),
         ("[[4]] because it is clear. (Other reviewers said [[2]].)", 2),
         ("评分：4", 4),
@@ -85,6 +99,12 @@ final class RubricParserTests: XCTestCase {
         ("They don't agree. No.", false),
         ("It does not. No.", false),
         ("No doubt about it, yes.", nil),
+        // An echoed task is not a verdict.
+        ("Decide whether everything the statement claims is true of the image.", nil),
+        ("Determine if the answer is correct: yes or no.", nil),
+        ("Check whether the two answers agree.", nil),
+        ("The task asks whether they match. Yes.", true),
+        ("Whether it is true I cannot say.", nil),
     ]
 
     let correctness: [(String, Bool?)] = [
@@ -107,6 +127,8 @@ final class RubricParserTests: XCTestCase {
         ("Correct? No, it is incorrect.", nil),
         ("Not quite. Incorrect.", false),
         ("I cannot confirm this. Incorrect.", false),
+        ("Judge whether the paragraph is correct.", nil),
+        ("Decide if the statement is accurate.", nil),
     ]
 
     func testTable() {

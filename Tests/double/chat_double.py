@@ -76,6 +76,9 @@ ACTIONs:
     "422"        {"object":"error","message":"...","type":"BadRequestError",
                  "code":422}  (vLLM's shape)
     "429"        rate-limit error with Retry-After
+    "endless"    200 whose chunked body never ends (until the client hangs up)
+    "echo_key"   401 whose message repeats the request's Authorization header,
+                 as a careless gateway does ("Invalid API key: Bearer sk-...")
     "NNN"        any other status: {"error":{"message","type","code":NNN}}
 
 Example:
@@ -415,6 +418,10 @@ class Handler(BaseHTTPRequestHandler):
                 if st.stopping.is_set():
                     return self.reset_connection()
                 action = "ok"
+            if action == "endless":
+                return self.endless()
+            if action == "echo_key":
+                return self.send_error_status(401, "Invalid API key: %s" % self.headers.get("Authorization", ""))
             if action not in ("ok", "trickle", "malformed", "empty", "error200"):
                 try:
                     status = int(action)
@@ -444,6 +451,24 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(200, None, raw=data)
         finally:
             st.release_slot()
+
+    def endless(self):
+        """A 200 whose body never ends: a client must stop reading by itself."""
+        self.close_connection = True
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        block = b"a" * 65536
+        first = b'{"choices":[{"message":{"role":"assistant","content":"'
+        try:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(first), first))
+            sent = 0
+            while not self.state.stopping.is_set() and sent < (4 << 30):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(block), block))
+                sent += len(block)
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            pass
 
     def answer(self, parsed, msgs):
         last = msgs[-1] if isinstance(msgs[-1], dict) else {}

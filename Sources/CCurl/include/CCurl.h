@@ -1,6 +1,7 @@
 // curl_easy_setopt and friends are variadic, which Swift cannot call; these
 // typed wrappers are the whole of this target.
 #include <curl/curl.h>
+#include <errno.h>
 
 typedef size_t (*mminf_data_callback)(char *data, size_t size, size_t count, void *user);
 
@@ -31,7 +32,12 @@ static inline int mminf_epoll_watch(int epfd, int fd, int what, int known) {
     if (what & CURL_POLL_IN) ev.events |= EPOLLIN;
     if (what & CURL_POLL_OUT) ev.events |= EPOLLOUT;
     ev.data.fd = fd;
-    return epoll_ctl(epfd, known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev);
+    /* What we believe may be stale: a socket closed without CURL_POLL_REMOVE leaves
+       epoll's set by itself, and its number can come back for a new connection. */
+    int rc = epoll_ctl(epfd, known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev);
+    if (rc != 0 && known && errno == ENOENT) rc = epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+    if (rc != 0 && !known && errno == EEXIST) rc = epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev);
+    return rc;
 }
 
 /// Waits for events; fills fds[i] and curl's CURL_CSELECT_* mask in masks[i].

@@ -16,6 +16,10 @@ public struct EngineOptions {
     public var failuresPath: String?
     public var statsPath: String?
     public var headers: [String] = []
+    /// The longest a server's Retry-After is waited for; a longer one waits this long, then retries.
+    public var maxRetryWait = 120.0
+    /// The most bytes of one answer read; a longer answer fails its record.
+    public var maxResponseBytes = 64 << 20
     public var backoffBase = 0.5
     public var backoffCap = 30.0
     public init() {}

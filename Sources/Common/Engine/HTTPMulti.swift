@@ -6,7 +6,11 @@ import RecordCore
 public final class HTTPTransfer {
     public let url: String
     public let method: String
-    let body: [UInt8]
+    /// The request body, owned here: libcurl reads it from this address while the transfer runs.
+    let body: UnsafeMutableBufferPointer<UInt8>
+    /// The most response bytes kept; a longer answer ends the transfer (`tooLarge`).
+    let maxResponseBytes: Int
+    public internal(set) var tooLarge = false
     /// Given back to the pool when the transfer ends, so handles (and their buffers) are reused.
     var easy: UnsafeMutableRawPointer!
     public internal(set) var response: [UInt8] = []
@@ -22,11 +26,13 @@ public final class HTTPTransfer {
     init(
         easy e: UnsafeMutableRawPointer, url: String, method: String, body: [UInt8],
         headerList shared: UnsafeMutablePointer<curl_slist>?,
-        timeoutMs: Int, connectTimeoutMs: Int
+        timeoutMs: Int, connectTimeoutMs: Int, maxResponseBytes: Int
     ) {
         self.url = url
         self.method = method
-        self.body = body
+        self.body = .allocate(capacity: max(1, body.count))
+        _ = self.body.initialize(from: body)
+        self.maxResponseBytes = maxResponseBytes
         easy = e
         mminf_setopt_str(e, CURLOPT_URL, url)
         mminf_setopt_long(e, CURLOPT_NOSIGNAL, 1)
@@ -37,20 +43,21 @@ public final class HTTPTransfer {
         if method == "POST" {
             mminf_setopt_long(e, CURLOPT_POST, 1)
             mminf_setopt_off(e, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
-            // libcurl reads the body from this pointer while the transfer runs; `body` lives as long as self.
-            body.withUnsafeBufferPointer {
-                mminf_setopt_ptr(e, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: $0.baseAddress))
-            }
+            mminf_setopt_ptr(e, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(self.body.baseAddress))
         } else {
             mminf_setopt_long(e, CURLOPT_HTTPGET, 1)
         }
         mminf_setopt_ptr(e, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(shared))
+        // Only http(s): a base URL of file:// or another scheme is refused by libcurl itself.
+        mminf_setopt_str(e, CURLOPT_PROTOCOLS_STR, "http,https")
+        mminf_setopt_str(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
         mminf_setopt_callback(e, CURLOPT_WRITEFUNCTION, HTTPTransfer.onBody)
         mminf_setopt_callback(e, CURLOPT_HEADERFUNCTION, HTTPTransfer.onHeader)
     }
 
     deinit {
         if let easy { curl_easy_cleanup(easy) }
+        body.deallocate()
     }
 
     func attach() {
@@ -63,6 +70,10 @@ public final class HTTPTransfer {
     static let onBody: mminf_data_callback = { data, size, count, user in
         let t = Unmanaged<HTTPTransfer>.fromOpaque(user!).takeUnretainedValue()
         let n = size * count
+        if t.response.count + n > t.maxResponseBytes {
+            t.tooLarge = true
+            return 0  // libcurl ends the transfer
+        }
         if n > 0, let data {
             data.withMemoryRebound(to: UInt8.self, capacity: n) {
                 t.response.append(contentsOf: UnsafeBufferPointer(start: $0, count: n))
@@ -165,7 +176,7 @@ public final class HTTPMulti {
 
     public func start(
         url: String, method: String = "POST", body: [UInt8] = [], headers: [String] = [],
-        timeoutMs: Int, connectTimeoutMs: Int = 10_000, context: AnyObject? = nil
+        timeoutMs: Int, connectTimeoutMs: Int = 10_000, maxResponseBytes: Int = 64 << 20, context: AnyObject? = nil
     ) -> HTTPTransfer {
         let easy: UnsafeMutableRawPointer
         if let reused = idle.popLast() {
@@ -184,7 +195,7 @@ public final class HTTPMulti {
         }
         let t = HTTPTransfer(
             easy: easy, url: url, method: method, body: body, headerList: list, timeoutMs: timeoutMs,
-            connectTimeoutMs: connectTimeoutMs)
+            connectTimeoutMs: connectTimeoutMs, maxResponseBytes: maxResponseBytes)
         t.context = context
         t.attach()
         active[t.easy] = t
@@ -241,6 +252,7 @@ public final class HTTPMulti {
                 t.timedOut = result == CURLE_OPERATION_TIMEDOUT
                 if code == 0 { t.status = 0 }
             }
+            t.response = Secrets.redact(t.response)
             curl_multi_remove_handle(multi, easy)
             idle.append(easy)
             t.easy = nil

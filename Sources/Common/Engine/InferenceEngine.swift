@@ -93,7 +93,7 @@ public final class InferenceEngine {
             let done = multi.poll(timeoutMs: pollTimeout())
             for t in done { try handle(t, finish: finish) }
             promoteDueRetries()
-            progressLine.maybePrint(tool, inFlight: multi.inFlight)
+            progressLine.maybePrint(tool, inFlight: multi.inFlight, waiting: retries.count)
             try flushWhenIdle()
             if inputDone && openItems == 0 && multi.inFlight == 0 { break }
         }
@@ -215,7 +215,8 @@ public final class InferenceEngine {
             url: (call.planned.fromRoot ? ServerPool.root(of: base) : base) + call.planned.path,
             body: call.planned.body,
             headers: options.headers, timeoutMs: Int(options.timeout * 1000),
-            connectTimeoutMs: Int(options.connectTimeout * 1000), context: call)
+            connectTimeoutMs: Int(options.connectTimeout * 1000), maxResponseBytes: options.maxResponseBytes,
+            context: call)
     }
 
     func pollTimeout() -> Int {
@@ -265,7 +266,9 @@ public final class InferenceEngine {
                     call, reason: "gave up after \(call.attempts) attempts: \(reason)", status: status, finish: finish)
             } else {
                 tool.summary.retries += 1
-                retries.add(call, after: retries.delay(afterAttempt: call.attempts, retryAfter: retryAfter))
+                // A server may ask for any wait (Retry-After: 86400); the run waits at most --max-retry-wait.
+                let asked = retryAfter.map { min($0, options.maxRetryWait) }
+                retries.add(call, after: retries.delay(afterAttempt: call.attempts, retryAfter: asked))
             }
         case .fail(let reason, let status):
             servers.ended(call.server, serverFault: false)

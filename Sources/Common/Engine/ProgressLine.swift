@@ -15,7 +15,7 @@ struct ProgressLine {
         self.step = step
     }
 
-    mutating func maybePrint(_ tool: RecordTool, inFlight: Int, now: Date = Date()) {
+    mutating func maybePrint(_ tool: RecordTool, inFlight: Int, waiting: Int, now: Date = Date()) {
         guard every > 0, now.timeIntervalSince(last) >= every else { return }
         last = now
         let s = tool.summary
@@ -27,7 +27,9 @@ struct ProgressLine {
             if share > 0 { line += ", ETA \(ProgressLine.duration(t / share - t))" }
         }
         line += String(format: ", %.1f rec/s, %.0f tok/s", Double(done) / t, Double(s.completionTokens) / t)
-        line += ", \(inFlight) in flight, \(s.retries) retries, \(s.failed) failed"
+        line += ", \(inFlight) in flight"
+        if waiting > 0 { line += ", \(waiting) waiting to retry" }
+        line += ", \(s.retries) retries, \(s.failed) failed"
         RecordTool.printError(line)
     }
 

@@ -36,7 +36,8 @@ public final class ResponseCache {
             let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
             try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         } else if !FileManager.default.fileExists(atPath: path) {
-            throw CacheError(description: "\(path): --cache-read-only needs an existing cache; there is none at that path")
+            throw CacheError(
+                description: "\(path): --cache-read-only needs an existing cache; there is none at that path")
         }
         var handle: OpaquePointer?
         let flags = readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
@@ -146,7 +147,9 @@ public final class ResponseCache {
             if !warnedTooBig {
                 warnedTooBig = true
                 FileHandle.standardError.write(
-                    Data("mminf: an answer of \(response.count) bytes is larger than the cache stores; it is not cached\n".utf8))
+                    Data(
+                        "mminf: an answer of \(response.count) bytes is larger than the cache stores; it is not cached\n"
+                            .utf8))
             }
             return
         }

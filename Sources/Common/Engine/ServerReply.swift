@@ -15,6 +15,13 @@ public enum ServerReply {
     static let retryStatuses: Set<Int> = [408, 429, 500, 502, 503, 504]
 
     public static func classify(_ t: HTTPTransfer) -> ReplyOutcome {
+        if t.tooLarge {
+            // The same request would bring the same flood: fail the record, do not retry.
+            return .fail(
+                reason:
+                    "the answer was larger than \(t.maxResponseBytes) bytes (--max-response-bytes); stopped reading it",
+                status: t.status)
+        }
         if let err = t.transportError, t.status == 0 || t.timedOut {
             return .retry(
                 reason: t.timedOut

@@ -38,6 +38,9 @@ public struct ServerOptions: ParsableArguments {
             throw ToolError.usage(
                 "no server: give --base-url URL or set MMINF_BASE_URL (e.g. http://127.0.0.1:8000/v1)")
         }
+        for url in urls where !(url.lowercased().hasPrefix("http://") || url.lowercased().hasPrefix("https://")) {
+            throw ToolError.usage("--base-url \(url): give an http:// or https:// URL, e.g. http://127.0.0.1:8000/v1")
+        }
         return urls.map(ServerPool.normalize)
     }
 
@@ -54,10 +57,14 @@ public struct ServerOptions: ParsableArguments {
             guard let key = env[name], !key.isEmpty else {
                 throw ToolError.usage("--api-key-env \(name): that environment variable is not set")
             }
+            Secrets.register(key)
             return ["Authorization: Bearer \(key)"]
         }
         for name in ["MMINF_API_KEY", "OPENAI_API_KEY"] {
-            if let key = env[name], !key.isEmpty { return ["Authorization: Bearer \(key)"] }
+            if let key = env[name], !key.isEmpty {
+                Secrets.register(key)
+                return ["Authorization: Bearer \(key)"]
+            }
         }
         return []
     }
@@ -167,6 +174,14 @@ public struct EngineOptionGroup: ParsableArguments {
     @Option(help: ArgumentHelp("At most N requests started per second.", valueName: "N")) public var rps: Double?
     @Option(help: ArgumentHelp("At most N tokens (prompt + completion) per minute.", valueName: "N")) public var tpm:
         Double?
+    @Option(
+        help: ArgumentHelp(
+            "Longest wait a server's Retry-After may ask for; past it the request is retried after S seconds.",
+            valueName: "S"))
+    public var maxRetryWait = 120.0
+    @Option(
+        help: ArgumentHelp("Largest answer read (bytes); a larger one fails its record.", valueName: "BYTES"))
+    public var maxResponseBytes = 64 << 20
     @Flag(help: "Write records as answers arrive instead of in input order.") public var unordered = false
     @Option(
         help: ArgumentHelp(
@@ -189,7 +204,9 @@ public struct EngineOptionGroup: ParsableArguments {
     public func validate() throws {
         guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
         guard retries >= 0 else { throw ValidationError("--retries must be 0 or more") }
-        guard timeout > 0, timeout.isFinite else { throw ValidationError("--timeout must be a positive number of seconds") }
+        guard timeout > 0, timeout.isFinite else {
+            throw ValidationError("--timeout must be a positive number of seconds")
+        }
         guard connectTimeout > 0, connectTimeout.isFinite else {
             throw ValidationError("--connect-timeout must be a positive number of seconds")
         }
@@ -200,6 +217,10 @@ public struct EngineOptionGroup: ParsableArguments {
         }
         if let tpm, !(tpm.isFinite && tpm >= 1) { throw ValidationError("--tpm must be at least 1, got \(tpm)") }
         guard progress >= 0, progress.isFinite else { throw ValidationError("--progress must be 0 or more seconds") }
+        guard maxRetryWait >= 0, maxRetryWait.isFinite else {
+            throw ValidationError("--max-retry-wait must be 0 or more seconds")
+        }
+        guard maxResponseBytes >= 1024 else { throw ValidationError("--max-response-bytes must be at least 1024") }
         if cacheReadOnly && cache == nil { throw ValidationError("--cache-read-only goes with --cache FILE") }
     }
 
@@ -214,6 +235,8 @@ public struct EngineOptionGroup: ParsableArguments {
         o.retries = retries
         o.timeout = timeout
         o.connectTimeout = connectTimeout
+        o.maxRetryWait = maxRetryWait
+        o.maxResponseBytes = maxResponseBytes
         o.rps = rps
         o.tpm = tpm
         o.unordered = unordered

@@ -44,7 +44,8 @@ public struct PromptFile {
     /// True for text in this format (`key: value` lines, then `---`): given as a plain
     /// prompt, its header lines would be sent to the model.
     public static func hasHeader(_ text: String) -> Bool {
-        let lines = text.replacingOccurrences(of: "\r\n", with: "\n").split(separator: "\n", omittingEmptySubsequences: false)
+        let lines = text.replacingOccurrences(of: "\r\n", with: "\n").split(
+            separator: "\n", omittingEmptySubsequences: false)
         guard let sep = lines.firstIndex(where: { $0.trimmingCharacters(in: .whitespaces) == "---" }), sep > 0 else {
             return false
         }

@@ -67,6 +67,9 @@ public enum RubricParser {
         try! Regex(#"(?i)\#(number)\s*(?:/|out of)\s*(\d+)"#),
         try! Regex(#"\#(number)\s*分"#),
         try! Regex(#"(?i)(?:score|rating|grade|评分|得分|分数)\**\s*[:：=]?\s*\**\s*\#(number)"#),
+        try! Regex(
+            #"(?i)\b(?:give|gives|giving|rate|rated|assign|award)\s+(?:it|this|the\s+\w+)?\s*(?:an?\s+)?(?:score\s+of\s+)?\#(number)(?![\d.]*\s*(?:/|out of))"#
+        ),
     ]
     static let fractionForm = 2
     static let anyNumber = try! Regex(#"(?<![\w.])\d+(?:\.\d+)?(?![\w])"#)
@@ -86,7 +89,8 @@ public enum RubricParser {
         guard let verdict = verdictPart(raw) else { return nil }
         let text = withoutScaleStatements(verdict)
         for (i, form) in markedForms.enumerated() {
-            let matches = allMatches(form, text)
+            // Mentions the judge rules out ("not Score 1 or Score 2", "rather than Score 5") are not its verdict.
+            let matches = affirmedMatches(form, text)
             guard let last = matches.last, let v = Double(last[0]) else { continue }
             // 4/5 on a 1-10 scale: the judge used another scale; reading it either way would be a guess.
             if i == fractionForm, let denominator = Double(last[1]), denominator != hi { return nil }
@@ -103,6 +107,51 @@ public enum RubricParser {
         return (lo...hi).contains(lastNumber) ? lastNumber : nil
     }
 
+    /// Words that, just before a score, rule it out.
+    static let rulingOut = try! Regex(
+        #"(?i)(?:\bnot|n't|\bnever|\bneither|\bnor|\bthan|\binstead\s+of|\bexcept|不是|而非|并非)\W*(?:\w+\W+){0,2}$"#)
+    /// Words just after a score that make it a definition of the scale, not a verdict.
+    static let defining = try! Regex(
+        #"(?i)^\W{0,3}(?:means|indicates|represents|stands\s+for|is\s+for|corresponds\s+to|=|表示|代表)"#)
+    /// A mention joined to the one before it by "or"/"nor"/"and"/a comma shares its fate.
+    static let joined = try! Regex(#"(?i)^\W*(?:or|nor|and|,|/|或|和)?\W*$"#)
+
+    /// The matches of a marked form that the text does not rule out, in order.
+    static func affirmedMatches(_ re: Regex, _ text: String) -> [[String]] {
+        var out: [[String]] = []
+        var s = text
+        s.withUTF8 { b in
+            var pos = 0
+            var previousEnd = 0
+            var previousRuledOut = false
+            while pos <= b.count, let m = try? re.match(bytes: b, from: pos), let whole = m[0] {
+                let before = String(
+                    decoding: UnsafeBufferPointer(rebasing: b[max(0, whole.lowerBound - 40)..<whole.lowerBound]),
+                    as: UTF8.self)
+                let between = String(
+                    decoding: UnsafeBufferPointer(rebasing: b[previousEnd..<whole.lowerBound]), as: UTF8.self)
+                let after = String(
+                    decoding: UnsafeBufferPointer(rebasing: b[whole.upperBound..<min(b.count, whole.upperBound + 24)]),
+                    as: UTF8.self)
+                let ruledOut =
+                    ((try? rulingOut.matches(before)) ?? false) || ((try? defining.matches(after)) ?? false)
+                    || (previousRuledOut && previousEnd > 0 && ((try? joined.matches(between)) ?? false))
+                if !ruledOut {
+                    let groups = m.count > 1 ? Array(m[1...]) : [whole]
+                    out.append(
+                        groups.map { r in
+                            r.map { String(decoding: UnsafeBufferPointer(rebasing: b[$0]), as: UTF8.self) } ?? ""
+                        })
+                }
+                previousRuledOut = ruledOut
+                previousEnd = whole.upperBound
+                pos = whole.upperBound > whole.lowerBound ? whole.upperBound : whole.upperBound + 1
+                while pos < b.count, b[pos] & 0xC0 == 0x80 { pos += 1 }
+            }
+        }
+        return out
+    }
+
     /// A judge's answer the matcher cannot finish on reads as no match: the score is then null.
     static func allMatches(_ re: Regex, _ text: String) -> [[String]] { (try? re.allMatches(text)) ?? [] }
 
@@ -114,6 +163,7 @@ public enum RubricParser {
     /// word, then "answer: word", then a verdict word that appears alone.
     /// Verdict words that are also ordinary words.
     static let ambiguous: Set<String> = ["no", "n", "y", "是", "对"]
+    static let questionWords: Set<String> = ["whether", "if", "decide", "determine", "check", "judge", "是否"]
     static let negators: Set<String> = ["not", "never", "isn", "wasn", "aren", "doesn", "don", "cannot", "hardly"]
 
     static let bracketedWord = try! Regex(#"\[\[\s*([^\]]+?)\s*\]\]"#)
@@ -131,6 +181,10 @@ public enum RubricParser {
         var saw: [Bool] = []
         let clauseStarts = clauseStartWords(text)
         for (i, word) in w.enumerated() where yes.contains(word) || no.contains(word) {
+            // A verdict word inside a question or an echoed task ("decide whether ... is true")
+            // is not a verdict.
+            let clauseOpen = clauseStarts.filter { $0 <= i }.max() ?? 0
+            if w[clauseOpen..<i].contains(where: { questionWords.contains($0) }) { continue }
             // "not" turns a positive verdict around only within its own clause ("isn't correct"),
             // never across a sentence ("They don't agree. No.") and never a negative word.
             let clauseStart = clauseStarts.filter { $0 <= i }.max() ?? 0

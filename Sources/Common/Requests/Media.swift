@@ -68,7 +68,7 @@ public final class MediaLoader {
                 base64: ref.hasPrefix("data:") ? ref.split(separator: ",", maxSplits: 1).last.map(String.init) : nil,
                 keyReference: key)
         }
-        let path = ref.hasPrefix("/") || root == nil ? ref : (root! as NSString).appendingPathComponent(ref)
+        let path = try resolve(ref, kind: kind)
         if let i = recent.firstIndex(where: { $0.path == path }) {
             var hit = recent[i].item
             hit.reference = ref
@@ -103,36 +103,97 @@ public final class MediaLoader {
         return item
     }
 
-    /// The MIME type from the first bytes, if they are a kind of media we send.
+    /// The file a reference names. With --media-root, a relative path resolves
+    /// against it and every path, absolute or not, must lie inside it once symbolic
+    /// links are resolved: datasets are often untrusted, and requests often go to
+    /// remote APIs. Without it, any local path is read.
+    func resolve(_ ref: String, kind: MediaItem.Kind) throws -> String {
+        guard let root else { return ref }
+        let joined = ref.hasPrefix("/") ? ref : (root as NSString).appendingPathComponent(ref)
+        guard let realRoot = MediaLoader.realPath(root) else {
+            throw RecordError.message("--media-root \(root): cannot be read (\(String(cString: strerror(errno))))")
+        }
+        guard let real = MediaLoader.realPath(joined) else {
+            throw RecordError.message(
+                "\(kind.rawValue) \(ref): cannot read it (\(String(cString: strerror(errno)))); it is looked for in --media-root \(root)"
+            )
+        }
+        guard real.hasPrefix(realRoot.hasSuffix("/") ? realRoot : realRoot + "/") else {
+            throw RecordError.message(
+                "\(kind.rawValue) \(ref): outside --media-root \(root) (it resolves to \(real)); not sent")
+        }
+        return real
+    }
+
+    static func realPath(_ path: String) -> String? {
+        guard let p = realpath(path, nil) else { return nil }
+        defer { free(p) }
+        return String(cString: p)
+    }
+
+    /// The MIME type, when the bytes have the structure of a kind of media we send:
+    /// more than a magic number (a text file that starts with "BM" is not a bitmap).
     public static func sniff(_ b: [UInt8], kind: MediaItem.Kind) -> String? {
         func at(_ i: Int, _ s: String) -> Bool {
             let u = Array(s.utf8)
-            return b.count >= i + u.count && Array(b[i..<(i + u.count)]) == u
+            return b.count >= i + u.count && b[i..<(i + u.count)].elementsEqual(u)
+        }
+        func le32(_ i: Int) -> Int {
+            b.count >= i + 4 ? Int(b[i]) | Int(b[i + 1]) << 8 | Int(b[i + 2]) << 16 | Int(b[i + 3]) << 24 : -1
+        }
+        func be32(_ i: Int) -> Int {
+            b.count >= i + 4 ? Int(b[i]) << 24 | Int(b[i + 1]) << 16 | Int(b[i + 2]) << 8 | Int(b[i + 3]) : -1
+        }
+        func printable(_ r: Range<Int>) -> Bool {
+            b.count >= r.upperBound && b[r].allSatisfy { $0 >= 0x20 && $0 < 0x7F }
         }
         switch kind {
         case .image:
-            if b.starts(with: [0xFF, 0xD8, 0xFF]) { return "image/jpeg" }
-            if b.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return "image/png" }
-            if at(0, "RIFF") && at(8, "WEBP") { return "image/webp" }
-            if at(0, "GIF87a") || at(0, "GIF89a") { return "image/gif" }
-            if at(0, "BM") && b.count > 14 { return "image/bmp" }
+            // JPEG: start of image, then a marker segment (APPn, DQT, SOF, DHT, COM...).
+            if b.count > 4 && b.starts(with: [0xFF, 0xD8, 0xFF]) && (0xC0...0xFE).contains(b[3]) {
+                return "image/jpeg"
+            }
+            // PNG: the signature, then the IHDR chunk of 13 bytes.
+            if b.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) && be32(8) == 13 && at(12, "IHDR") {
+                return "image/png"
+            }
+            // WebP: a RIFF container whose size fits the file, with a VP8 chunk.
+            if at(0, "RIFF") && at(8, "WEBP") && (at(12, "VP8 ") || at(12, "VP8L") || at(12, "VP8X"))
+                && le32(4) + 8 <= b.count + 1 && le32(4) >= 12
+            {
+                return "image/webp"
+            }
+            // GIF: the header and a logical screen descriptor.
+            if (at(0, "GIF87a") || at(0, "GIF89a")) && b.count >= 13 { return "image/gif" }
+            // BMP: the size field, a known DIB header size, pixel data inside the file.
+            if at(0, "BM") && b.count > 26 && [12, 40, 52, 56, 64, 108, 124].contains(le32(14))
+                && le32(2) <= b.count && le32(10) >= 26 && le32(10) < b.count
+            {
+                return "image/bmp"
+            }
         case .video:
-            if at(4, "ftyp") { return at(8, "qt") ? "video/quicktime" : "video/mp4" }
-            if b.starts(with: [0x1A, 0x45, 0xDF, 0xA3]) { return "video/webm" }
-            if at(0, "RIFF") && at(8, "AVI ") { return "video/x-msvideo" }
+            // MP4/MOV: a box size, "ftyp" and a four-letter brand.
+            if at(4, "ftyp") && be32(0) >= 8 && printable(8..<12) {
+                return at(8, "qt") ? "video/quicktime" : "video/mp4"
+            }
+            // WebM/Matroska: the EBML header.
+            if b.count > 8 && b.starts(with: [0x1A, 0x45, 0xDF, 0xA3]) { return "video/webm" }
+            // AVI: a RIFF container of type "AVI " with its header list.
+            if at(0, "RIFF") && at(8, "AVI ") && at(12, "LIST") { return "video/x-msvideo" }
         }
         return nil
     }
 
-    /// A short account of what a file starts with, for error messages.
+    /// What a file seems to be, for error messages; never its bytes.
     static func describe(_ b: [UInt8]) -> String {
         if b.isEmpty { return "the file is empty" }
-        let head = b.prefix(8).map { String(format: "%02X", $0) }.joined(separator: " ")
-        if b.prefix(64).allSatisfy({ $0 == 9 || $0 == 10 || $0 == 13 || ($0 >= 32 && $0 < 127) || $0 >= 0x80 }) {
-            return "starts with \(head): looks like text"
+        if b.starts(with: [0x25, 0x50, 0x44, 0x46]) { return "it looks like a PDF" }
+        if b.starts(with: [0x50, 0x4B, 0x03, 0x04]) { return "it looks like a ZIP archive" }
+        if String(validating: b.prefix(4096), as: UTF8.self) != nil
+            || b.prefix(512).allSatisfy({ $0 >= 9 && $0 != 0x7F })
+        {
+            return "it looks like text"
         }
-        if b.starts(with: [0x25, 0x50, 0x44, 0x46]) { return "a PDF" }
-        if b.starts(with: [0x50, 0x4B, 0x03, 0x04]) { return "a ZIP archive" }
-        return "starts with \(head)"
+        return "its structure matches none of them"
     }
 }

@@ -26,7 +26,9 @@ public enum InputOpener {
         }
         probe.removeLast(4 - got)
         let prefixed = PrefixedByteSource(prefix: probe, rest: file)
-        if probe == zstdMagic {
+        // A zstd frame, or a skippable frame (magic 0x184D2A5?, as pzstd writes first).
+        let skippable = probe.count == 4 && probe[0] & 0xF0 == 0x50 && probe[1...] == [0x2A, 0x4D, 0x18]
+        if probe == zstdMagic || skippable {
             return (ThreadedChunkSource(source: ZstdByteSource(input: prefixed, name: file.name)), file)
         }
         return (ThreadedChunkSource(source: prefixed), file)

@@ -49,7 +49,11 @@ public final class RecordInput {
                 finishedBytes += currentFile?.size ?? 0
                 currentFile = nil
                 reader = nil
-            case .ready(let bytes):
+            case .ready(var bytes):
+                // A UTF-8 byte-order mark (as some editors write) is not part of the first record.
+                if r.lineNumber == 1, bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF {
+                    bytes = UnsafeBufferPointer(rebasing: bytes[3...])
+                }
                 if RecordInput.isBlank(bytes) { continue }
                 return .ready(InputLine(bytes: bytes, source: currentName, number: r.lineNumber))
             }

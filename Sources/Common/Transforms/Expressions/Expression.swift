@@ -61,6 +61,19 @@ struct ExpressionParser {
     var i = 0
     /// Depth of all/any/count predicates: where `@` is allowed.
     var elementScopes = 0
+    /// Parentheses, calls and prefix operators open: bounded, so a hostile
+    /// expression is refused with a caret instead of overflowing the stack.
+    var nesting = 0
+    static let maxNesting = 200
+    /// The deepest expression tree evaluated (chains like a+a+a+... count too).
+    static let maxDepth = 1000
+
+    mutating func enter(_ t: Token) throws {
+        nesting += 1
+        if nesting > ExpressionParser.maxNesting {
+            throw error(t, "nested more than \(ExpressionParser.maxNesting) levels deep; split the expression up")
+        }
+    }
     var fieldIndex: (FieldPath) -> Int = { _ in 0 }
 
     init(text: String, tokens: [Token]) {
@@ -102,6 +115,10 @@ struct ExpressionParser {
         let node = try parseCoalesce()
         guard case .end = current.kind else {
             throw error(current, "unexpected \(describe(current)); expected an operator such as && or ==")
+        }
+        if ExpressionParser.deeper(node, than: ExpressionParser.maxDepth) {
+            throw error(
+                tokens[0], "more than \(ExpressionParser.maxDepth) operations deep; split the expression up")
         }
         return node
     }
@@ -184,15 +201,31 @@ struct ExpressionParser {
 
     mutating func parseUnary() throws -> Expression.Node {
         if isOp("!") {
+            try enter(current)
+            defer { nesting -= 1 }
             i += 1
             return .not(try parseUnary())
         }
         if isOp("-") {
             let t = current
+            try enter(t)
+            defer { nesting -= 1 }
             i += 1
             return .negate(try parseUnary(), column: t.column)
         }
         return try parsePrimary()
+    }
+
+    /// True when the tree is deeper than `limit`; looks no deeper than that itself.
+    static func deeper(_ node: Expression.Node, than limit: Int) -> Bool {
+        if limit <= 0 { return true }
+        switch node {
+        case .literal, .field, .element: return false
+        case .not(let a), .negate(let a, _), .match(let a, _, _, _): return deeper(a, than: limit - 1)
+        case .binary(_, let a, let b, _), .and(let a, let b), .or(let a, let b), .coalesce(let a, let b):
+            return deeper(a, than: limit - 1) || deeper(b, than: limit - 1)
+        case .call(_, let args, _): return args.contains { deeper($0, than: limit - 1) }
+        }
     }
 
     mutating func parsePrimary() throws -> Expression.Node {
@@ -224,10 +257,16 @@ struct ExpressionParser {
             case "null": return .literal(.null)
             default: break
             }
-            if isOp("(") { return try parseCall(name, t) }
+            if isOp("(") {
+                try enter(t)
+                defer { nesting -= 1 }
+                return try parseCall(name, t)
+            }
             let path = try parsePathTail(start: [.key(name)], text: name, column: t.column)
             return .field(fieldIndex(path), column: t.column)
         case .op("("):
+            try enter(t)
+            defer { nesting -= 1 }
             i += 1
             let inner = try parseCoalesce()
             try expectOp(")", "to close '('")

@@ -6,8 +6,16 @@ public struct ExpressionError: Error, CustomStringConvertible {
     public var column: Int
     public var message: String
 
+    /// The message, then the expression with a caret under the column; a long
+    /// expression is shown as the 70 characters around the column.
     public var description: String {
-        "bad expression at column \(column): \(message)\n  \(expression)\n  \(String(repeating: " ", count: max(0, column - 1)))^"
+        let chars = Array(expression.replacingOccurrences(of: "\n", with: " "))
+        let at = max(0, min(column - 1, chars.count))
+        let from = max(0, at - 35)
+        let to = min(chars.count, from + 70)
+        let shown = (from > 0 ? "…" : "") + String(chars[from..<to]) + (to < chars.count ? "…" : "")
+        let caret = String(repeating: " ", count: at - from + (from > 0 ? 1 : 0)) + "^"
+        return "bad expression at column \(column): \(message)\n  \(shown)\n  \(caret)"
     }
 }
 
