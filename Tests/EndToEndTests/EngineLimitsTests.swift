@@ -27,10 +27,38 @@ final class EngineLimitsTests: ToolTestCase {
         let t = try arrivals(d)
         XCTAssertEqual(t.count, 12)
         let span = t.last! - t.first!
-        // 4 at once (one second's burst), then one every 0.25 s: 8 more take 2 s.
-        XCTAssertGreaterThanOrEqual(span, 1.8, "\(t.map { $0 - t[0] })")
-        XCTAssertLessThan(span, 4.0, "\(t.map { $0 - t[0] })")
-        XCTAssertLessThanOrEqual(t.filter { $0 - t[0] < 0.2 }.count, 4, "burst: \(t.map { $0 - t[0] })")
+        // One every 0.25 s, no burst: 12 requests span 2.75 s, 4 start in the first second.
+        XCTAssertGreaterThanOrEqual(span, 2.6, "\(t.map { $0 - t[0] })")
+        XCTAssertLessThan(span, 4.5, "\(t.map { $0 - t[0] })")
+        XCTAssertEqual(t.filter { $0 - t[0] < 0.95 }.count, 4, "\(t.map { $0 - t[0] })")
+        for (a, b) in zip(t, t.dropFirst()) {
+            XCTAssertGreaterThan(b - a, 0.2, "evenly spaced: \(t.map { $0 - t[0] })")
+        }
+    }
+
+    func testTokensPerMinute() throws {
+        // Each request has a 50-word prompt (the double counts words as tokens) and --max-tokens 40:
+        // the double echoes up to 200 characters back: about 80 tokens used each. With --tpm 200, two fit.
+        let d = try ChatDouble(faults: #"{"latency_ms": 200}"#)
+        let prompt = "Ask about {topic}. " + Array(repeating: "word", count: 47).joined(separator: " ")
+        let t = try RunningTool(
+            "mminf-gen",
+            [
+                "--base-url", d.baseURL, "--prompt", prompt, "--out", "q", "--progress", "0",
+                "--tpm", "200", "--max-tokens", "40", "--concurrency", "8",
+            ])
+        t.feed(records(12))
+        t.closeInput()
+        usleep(3_000_000)
+        let sent = try arrivals(d).count
+        XCTAssertGreaterThanOrEqual(sent, 2, "the limit lets some through")
+        XCTAssertLessThanOrEqual(sent, 4, "and holds the rest for the minute: \(sent) sent in 3 s")
+        t.signal(SIGTERM)
+        XCTAssertEqual(t.wait(seconds: 10), 143, t.stderr)
+        // Without the limit all twelve go at once.
+        let free = try ChatDouble(faults: #"{"latency_ms": 200}"#)
+        XCTAssertEqual(try gen(free, ["--max-tokens", "40"], 12).status, 0)
+        XCTAssertEqual(try arrivals(free).count, 12)
     }
 
     func testWindowBoundsWhatIsReadPastASlowRecord() throws {

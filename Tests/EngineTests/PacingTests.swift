@@ -4,47 +4,82 @@ import XCTest
 
 /// --rps, --tpm and the retry schedule, on a clock the test sets.
 final class PacingTests: XCTestCase {
-    func testRequestsPerSecondAllowsOneSecondOfBurstThenSpacesRequests() {
+    func testRequestsPerSecondAreEvenlySpacedWithoutABurst() {
+        let t0 = Date()
+        var p = RequestPacer(rps: 4, tpm: nil)
+        XCTAssertTrue(p.mayStart(now: t0, estimate: 0))
+        p.sent(now: t0, estimate: 0)
+        XCTAssertFalse(p.mayStart(now: t0, estimate: 0), "no burst")
+        XCTAssertFalse(p.mayStart(now: t0.addingTimeInterval(0.2), estimate: 0))
+        XCTAssertTrue(p.mayStart(now: t0.addingTimeInterval(0.25), estimate: 0), "one every 1/rps seconds")
+        p.sent(now: t0.addingTimeInterval(0.25), estimate: 0)
+        // After a long pause, still one at a time.
+        let later = t0.addingTimeInterval(100)
+        XCTAssertTrue(p.mayStart(now: later, estimate: 0))
+        p.sent(now: later, estimate: 0)
+        XCTAssertFalse(p.mayStart(now: later.addingTimeInterval(0.1), estimate: 0))
+    }
+
+    func testInTheFirstSecondAtMostRpsRequestsStart() {
         let t0 = Date()
         var p = RequestPacer(rps: 4, tpm: nil)
         var started = 0
-        while p.mayStart(now: t0) {
-            p.sent()
-            started += 1
+        for ms in stride(from: 0, to: 1000, by: 5) {
+            let now = t0.addingTimeInterval(Double(ms) / 1000)
+            if p.mayStart(now: now, estimate: 0) {
+                p.sent(now: now, estimate: 0)
+                started += 1
+            }
         }
-        XCTAssertEqual(started, 4, "a burst is at most one second's worth")
-        XCTAssertFalse(p.mayStart(now: t0.addingTimeInterval(0.2)))
-        XCTAssertTrue(p.mayStart(now: t0.addingTimeInterval(0.26)), "one more every 1/rps seconds")
-        p.sent()
-        XCTAssertFalse(p.mayStart(now: t0.addingTimeInterval(0.27)))
-        // A long pause refills to the burst size, not beyond.
-        var later = 0
-        while p.mayStart(now: t0.addingTimeInterval(100)) {
-            p.sent()
-            later += 1
-        }
-        XCTAssertEqual(later, 4)
+        XCTAssertEqual(started, 4)
     }
 
-    func testFractionalRateStillSendsOneAtATime() {
+    func testFractionalRate() {
         let t0 = Date()
         var p = RequestPacer(rps: 0.5, tpm: nil)
-        XCTAssertTrue(p.mayStart(now: t0))
-        p.sent()
-        XCTAssertFalse(p.mayStart(now: t0.addingTimeInterval(1.5)))
-        XCTAssertTrue(p.mayStart(now: t0.addingTimeInterval(2.01)))
+        XCTAssertTrue(p.mayStart(now: t0, estimate: 0))
+        p.sent(now: t0, estimate: 0)
+        XCTAssertFalse(p.mayStart(now: t0.addingTimeInterval(1.9), estimate: 0))
+        XCTAssertTrue(p.mayStart(now: t0.addingTimeInterval(2.0), estimate: 0))
     }
 
-    func testTokensPerMinuteHoldsUntilTheMinuteRollsOver() {
+    func testTokensPerMinuteCountWhatIsInFlightAndWhatWasReported() {
         let t0 = Date()
         var p = RequestPacer(rps: nil, tpm: 100)
-        XCTAssertTrue(p.mayStart(now: t0))
-        p.used(60, now: t0)
-        XCTAssertTrue(p.mayStart(now: t0.addingTimeInterval(1)))
-        p.used(50, now: t0.addingTimeInterval(1))
-        XCTAssertFalse(p.mayStart(now: t0.addingTimeInterval(30)), "110 tokens in the last minute")
-        XCTAssertFalse(p.mayStart(now: t0.addingTimeInterval(59.9)))
-        XCTAssertTrue(p.mayStart(now: t0.addingTimeInterval(60.5)), "the first 60 tokens are older than a minute")
+        let e = p.estimate(bodyBytes: 80, maxTokens: 20)
+        XCTAssertEqual(e, 40, "80 bytes ≈ 20 prompt tokens, plus max_tokens")
+        XCTAssertTrue(p.mayStart(now: t0, estimate: e))
+        p.sent(now: t0, estimate: e)
+        XCTAssertTrue(p.mayStart(now: t0, estimate: e))
+        p.sent(now: t0, estimate: e)
+        XCTAssertFalse(p.mayStart(now: t0, estimate: e), "40 + 40 in flight + 40 > 100")
+        // The server reports less than estimated: the difference is freed.
+        p.ended(estimate: e, prompt: 10, completion: 5, now: t0.addingTimeInterval(1))
+        XCTAssertTrue(p.mayStart(now: t0.addingTimeInterval(1), estimate: e), "15 + 40 + 40 <= 100")
+        p.sent(now: t0.addingTimeInterval(1), estimate: e)
+        p.ended(estimate: e, prompt: 30, completion: 40, now: t0.addingTimeInterval(2))
+        p.ended(estimate: e, prompt: 30, completion: 40, now: t0.addingTimeInterval(2))
+        XCTAssertFalse(p.mayStart(now: t0.addingTimeInterval(30), estimate: p.estimate(bodyBytes: 80, maxTokens: 20)))
+        XCTAssertTrue(p.mayStart(now: t0.addingTimeInterval(62.5), estimate: 40), "the minute rolled over")
+    }
+
+    func testEstimatesLearnFromTheServer() {
+        var p = RequestPacer(rps: nil, tpm: 1000)
+        XCTAssertEqual(
+            p.estimate(bodyBytes: 400_000, maxTokens: nil), 8192 + 256, "bounded prompt guess, default completion")
+        p.ended(estimate: 0, prompt: 700, completion: 100, now: Date())
+        p.ended(estimate: 0, prompt: 900, completion: 300, now: Date())
+        XCTAssertEqual(p.estimate(bodyBytes: 400_000, maxTokens: nil), 800 + 200, "the means reported so far")
+        XCTAssertEqual(p.estimate(bodyBytes: 400_000, maxTokens: 50), 850)
+    }
+
+    func testARequestLargerThanTheLimitStillGoesAlone() {
+        let t0 = Date()
+        var p = RequestPacer(rps: nil, tpm: 100)
+        XCTAssertTrue(
+            p.mayStart(now: t0, estimate: 500), "nothing else counted: it goes, or the run would wait forever")
+        p.sent(now: t0, estimate: 500)
+        XCTAssertFalse(p.mayStart(now: t0, estimate: 1))
     }
 
     func testRetryDelaysGrowWithJitterAndHonourRetryAfter() {

@@ -33,11 +33,14 @@ public struct PlannedCall {
     public var cacheKey: String?
     /// The path is below the server's root (`/completion`), not below `/v1`.
     public var fromRoot = false
+    /// The request's `max_tokens`, for the --tpm estimate.
+    public var maxTokens: Int?
 
-    public init(path: String, body: [UInt8], cacheKey: String?, fromRoot: Bool = false) {
+    public init(path: String, body: [UInt8], cacheKey: String?, fromRoot: Bool = false, maxTokens: Int? = nil) {
         self.path = path
         self.body = body
         self.cacheKey = cacheKey
         self.fromRoot = fromRoot
+        self.maxTokens = maxTokens
     }
 }

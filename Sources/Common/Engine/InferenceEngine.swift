@@ -42,6 +42,8 @@ public final class InferenceEngine {
         var lastError = ""
         var lastStatus = 0
         var firstSent: Date?
+        /// Tokens reserved for it under --tpm while it is out.
+        var estimate = 0
         init(item: Item, index: Int, planned: PlannedCall) {
             self.item = item
             self.index = index
@@ -196,10 +198,14 @@ public final class InferenceEngine {
     func dispatch() {
         let now = Date()
         while readyHead < ready.count && multi.inFlight < options.concurrency {
-            guard pacer.mayStart(now: now), let server = servers.pick(now: now) else { break }
             let call = ready[readyHead]
+            let estimate =
+                pacer.countsTokens
+                ? pacer.estimate(bodyBytes: call.planned.body.count, maxTokens: call.planned.maxTokens) : 0
+            guard pacer.mayStart(now: now, estimate: estimate), let server = servers.pick(now: now) else { break }
             readyHead += 1
-            pacer.sent()
+            call.estimate = estimate
+            pacer.sent(now: now, estimate: estimate)
             send(call, server: server)
         }
     }
@@ -223,7 +229,9 @@ public final class InferenceEngine {
         // Waiting on a pipe that has no complete line yet: look again soon.
         var ms = inputStalled ? 20 : 100
         if let due = retries.nextDue { ms = min(ms, max(0, Int(due.timeIntervalSinceNow * 1000))) }
-        if readyHead < ready.count && pacer.limitsRate { ms = min(ms, 20) }
+        if readyHead < ready.count, let slot = pacer.nextRateSlot {
+            ms = min(ms, max(1, Int((slot.timeIntervalSinceNow * 1000).rounded(.up))))
+        }
         return ms
     }
 
@@ -245,8 +253,11 @@ public final class InferenceEngine {
                 let (p, c) = (answer.promptTokens, answer.completionTokens)
                 tool.summary.promptTokens += p
                 tool.summary.completionTokens += c
-                pacer.used(p + c, now: Date())
             }
+            let reported = answer?.usage != nil
+            pacer.ended(
+                estimate: call.estimate, prompt: reported ? answer?.promptTokens : nil,
+                completion: reported ? answer?.completionTokens : nil, now: Date())
             // Stored before the record is written: a kill after this line loses nothing.
             // A reply with no usable answer is not stored, so a rerun asks again.
             if answer != nil, let key = call.planned.cacheKey, let cache {
@@ -259,6 +270,7 @@ public final class InferenceEngine {
             if call.item.remaining == 0 { try complete(call.item, finish: finish) }
         case .retry(let reason, let status, let retryAfter):
             servers.ended(call.server, serverFault: true)
+            pacer.ended(estimate: call.estimate, prompt: 0, completion: 0, now: Date())
             call.lastError = reason
             call.lastStatus = status
             if call.attempts > options.retries {
@@ -272,6 +284,7 @@ public final class InferenceEngine {
             }
         case .fail(let reason, let status):
             servers.ended(call.server, serverFault: false)
+            pacer.ended(estimate: call.estimate, prompt: 0, completion: 0, now: Date())
             try fail(call, reason: reason, status: status, finish: finish)
         }
     }

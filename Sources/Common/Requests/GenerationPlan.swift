@@ -74,7 +74,7 @@ public struct GenerationPlan {
             let body = chatBody(messages, sample: i, hook: hook)
             let key =
                 withCache ? ChatRequest.cacheKey(body: chatBody(keyMessages, sample: i, hook: hook), sample: i) : nil
-            return PlannedCall(path: "/chat/completions", body: body, cacheKey: key)
+            return PlannedCall(path: "/chat/completions", body: body, cacheKey: key, maxTokens: sampling.maxTokens)
         }
     }
 
@@ -182,8 +182,9 @@ public struct GenerationPlan {
         return (0..<samples).map { i in
             PlannedCall(
                 path: "/completion", body: body(i, forKey: false),
-                cacheKey: withCache ? ChatRequest.cacheKey(body: body(i, forKey: true), sample: i) : nil, fromRoot: true
-            )
+                cacheKey: withCache ? ChatRequest.cacheKey(body: body(i, forKey: true), sample: i) : nil,
+                fromRoot: true,
+                maxTokens: sampling.maxTokens)
         }
     }
 
