@@ -34,8 +34,10 @@ struct GenCommand: ParsableCommand {
             first bytes and sent as base64. --no-media leaves them out (text-only steps).
 
             Oasis: --truncate shows the model only the image in a user turn left open,
-            so it writes what a user would ask (out: hook); --respond answers the
-            record's {instruction} with its media (out: response).
+            so it writes what a user would ask: the candidate instruction (out:
+            instruction; the raw text stays in history); --respond answers the
+            record's {instruction} with its media (out: response). So this works:
+              cat imgs.jsonl | mminf-gen --truncate | mminf-filter | mminf-gen --respond
 
             Examples:
               mminf-gen --truncate --base-url http://vl:8000/v1 --cache hook.sqlite < images.jsonl > hooks.jsonl
@@ -78,7 +80,8 @@ struct GenCommand: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Field that receives the answer (default: hook with --truncate, else response).", valueName: "FIELD"))
+            "Field that receives the answer (default: instruction with --truncate, else response).",
+            valueName: "FIELD"))
     var out: String?
 
     @Flag(
@@ -101,7 +104,8 @@ struct GenCommand: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Name of this step in history.<step> and messages (default: the --out field).", valueName: "NAME"))
+            "Name of this step in history.<step> and messages (default: hook with --truncate, else the --out field).",
+            valueName: "NAME"))
     var step: String?
 
     @Option(
@@ -139,7 +143,7 @@ struct GenCommand: ParsableCommand {
                 throw ExitCode(ok ? 0 : 1)
             }
             let binds = try PromptTemplate.parseBinds(bind)
-            let outField = out ?? presetFile?.header["out"] ?? (truncate ? "hook" : "response")
+            let outField = out ?? presetFile?.header["out"] ?? (truncate ? "instruction" : "response")
             var settings = try sampling.sampling()
             if truncate { settings.fillHookDefaults() }
             var plan = GenerationPlan(
@@ -148,7 +152,7 @@ struct GenCommand: ParsableCommand {
                 prompt: try PromptTemplate(
                     try presetFile?.template ?? promptText(), binds: binds, escapes: prompt != nil,
                     origin: presetFile?.origin ?? (promptFile ?? "--prompt")),
-                sampling: settings, out: try FieldPath(parsing: outField), step: step ?? outField)
+                sampling: settings, out: try FieldPath(parsing: outField), step: step ?? (truncate ? "hook" : outField))
             plan.samples = n
             plan.history = !engine.noHistory
             plan.withCache = engine.cache != nil

@@ -82,9 +82,12 @@ final class LlamaServerTests: ToolTestCase {
         // The prompt ends inside the user's turn: the seed is the last thing, no end-of-turn after it.
         XCTAssertTrue(prompt.hasSuffix("<|im_start|>user\nWhat is the"), prompt)
         XCTAssertFalse(prompt.contains("<|im_start|>assistant"))
-        let hook = try XCTUnwrap(o["hook"] as? String)
-        XCTAssertFalse(
-            hook.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "the model continued the user's text")
+        let instruction = try XCTUnwrap(o["instruction"] as? String)
+        XCTAssertTrue(instruction.hasPrefix("What is the"), "the user's message starts with the seed: \(instruction)")
+        XCTAssertGreaterThan(instruction.count, "What is the".count, "the model continued the user's text")
+        XCTAssertEqual(
+            instruction,
+            ("What is the" + (h["response"] as? String ?? "")).trimmingCharacters(in: .whitespacesAndNewlines))
         XCTAssertTrue(["stop", "length"].contains(h["finish_reason"] as? String ?? ""))
         XCTAssertGreaterThan((h["usage"] as? [String: Any])?["completion_tokens"] as? Int ?? 0, 0)
     }
@@ -93,7 +96,7 @@ final class LlamaServerTests: ToolTestCase {
         let r = try gen(
             ["--truncate", "--ban-special", "--prompt", "What is", "--max-tokens", "30", "--seed", "2"], input: "{}\n")
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertFalse((try parse(r.lines[0])["hook"] as? String ?? "").contains("<|im_start|>"))
+        XCTAssertFalse((try parse(r.lines[0])["instruction"] as? String ?? "").contains("<|im_start|>"))
     }
 
     func testHookCacheKeyHoldsTheModel() throws {

@@ -61,7 +61,7 @@ final class OasisGenTests: ToolTestCase {
         XCTAssertEqual(parts[1]["text"] as? String, "")
         // The double answers with role "user" for continue_final_message; that is accepted.
         let out = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.lines[0].utf8)) as? [String: Any])
-        XCTAssertEqual(out["hook"] as? String, "echo: ")
+        XCTAssertEqual(out["instruction"] as? String, "echo:", "the candidate instruction, trimmed")
         let h = (out["history"] as? [String: Any])?["hook"] as? [String: Any]
         XCTAssertEqual(h?["media"] as? [String], ["cat.png"], "history keeps the reference, not the bytes")
         XCTAssertEqual(h?["hook_via"] as? String, "chat")

@@ -127,7 +127,7 @@ final class ScoreToolTests: ToolTestCase {
                 "--base-url", d.baseURL, "--preset", "extract-instruction", "--progress", "0", "--no-history",
                 "--media-root", dir.path,
             ],
-            input: #"{"image":"p.png","hook":"how many cats"}"# + "\n")
+            input: #"{"image":"p.png","instruction":"how many cats"}"# + "\n")
         XCTAssertEqual(r.status, 0, r.stderr)
         let content = (try d.requests().first?.body["messages"] as? [[String: Any]])?.last?["content"]
         XCTAssertTrue(

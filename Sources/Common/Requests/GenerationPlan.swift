@@ -192,7 +192,14 @@ public struct GenerationPlan {
         try results.enumerated().map { i, r in
             let answer = try r.readAnswer()
             var o = record
-            try o.set(.string(answer.text), at: out)
+            if case .hook = mode {
+                // The user's message: the seed the hook started from, then what the model wrote,
+                // trimmed (history keeps the model's text as it came).
+                let message = try prompt.render(record) + answer.text
+                try o.set(.string(message.trimmingCharacters(in: .whitespacesAndNewlines)), at: out)
+            } else {
+                try o.set(.string(answer.text), at: out)
+            }
             if samples > 1 { try o.set(.int(i), at: FieldPath(components: [.key("sample")], text: "sample")) }
             if history {
                 try o.set(
