@@ -132,7 +132,7 @@ struct FilterCommand: ParsableCommand {
         if extract != nil || regex != nil || into != nil {
             guard let extract, let regex, let into else {
                 throw ToolError.usage(
-                    "--extract, --regex and --into go together (e.g. --extract extracted --regex '^Instruction:\\s*(.+)' --into instruction)"
+                    "--extract, --regex and --into go together (e.g. --extract extracted --regex '^Instruction:\\s*([\\s\\S]+?)\\s*$' --into instruction)"
                 )
             }
             let re: Regex
