@@ -4,7 +4,7 @@
 #   bench/filter.sh            (BENCH_RECORDS=200000 by default)
 # Data is generated once into ${MMINF_CACHE:-~/.cache/mminf}/bench.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/lib.sh"   # --help, and the cache folder
 scripts/setup.sh
 swift build -c release --product mminf-filter >&2
 bin="$(swift build -c release --show-bin-path)/mminf-filter"

@@ -1,6 +1,11 @@
 # Shared by the bench scripts: build the tools, a venv for Python baselines,
 # and nginx on loopback answering every chat-completions POST the same way.
 set -euo pipefail
+# `bench/NAME.sh --help` prints the script's opening comment and runs nothing.
+if [ "${1:-}" = "--help" ]; then
+  sed -n '2,/^[^#]/p' "$0" | sed -n 's/^# \{0,1\}//p'
+  exit 0
+fi
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 CACHE="${MMINF_CACHE:-$HOME/.cache/mminf}"
 WORK="$CACHE/bench"
