@@ -167,7 +167,7 @@ struct GenCommand: ParsableCommand {
                 let runner = InferenceEngine(
                     tool: tool, servers: ServerPool(baseURLs: urls), cache: cache,
                     options: engine.engineOptions(step: plan.step, headers: headers))
-                try runner.run(plan: plan.calls(for:), finish: plan.outputs(record:results:))
+                try runner.run(plan: plan.calls(for:position:), finish: plan.outputs(record:results:))
             }
         }
     }

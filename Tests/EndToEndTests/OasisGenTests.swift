@@ -123,6 +123,7 @@ final class OasisGenTests: ToolTestCase {
             [
                 "--base-url", d.baseURL, "--respond", "--progress", "0", "--media-root", dir.path,
                 "--failures", path("failed.jsonl"), "--cache", path("c.sqlite"), "--concurrency", "1", "--no-history",
+                "--temperature", "0",
             ], input: input)
         XCTAssertEqual(r.status, 1)
         XCTAssertEqual(r.lines.count, 2)
@@ -157,5 +158,37 @@ final class OasisGenTests: ToolTestCase {
         XCTAssertEqual(r.status, 69)
         XCTAssertTrue(r.stderr.contains("cannot leave a user turn open for --truncate"), r.stderr)
         XCTAssertTrue(r.stderr.contains("mminf does not fall back"), r.stderr)
+    }
+}
+
+/// Independent samples: records that ask the same thing at a sampling temperature
+/// are separate draws, and each replays exactly on a rerun.
+final class IndependentSampleTests: ToolTestCase {
+    func testSameImageThreeRecordsThreeDraws() throws {
+        let d = try ChatDouble()
+        try OasisGenTests.png.write(to: dir.appendingPathComponent("same.png"))
+        let input = (0..<3).map { _ in #"{"image":"same.png"}"# }.joined(separator: "\n") + "\n"
+        let args = [
+            "--base-url", d.baseURL, "--truncate", "--progress", "0", "--media-root", dir.path, "--cache",
+            path("c.sqlite"), "--concurrency", "1",
+        ]
+        let first = try Tools.run("mminf-gen", args, input: input)
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertEqual(try d.requests().count, 3, "three records without ids: three draws, not one shared")
+        XCTAssertTrue(first.stderr.contains("3 requests, 0 cached"), first.stderr)
+        let again = try Tools.run("mminf-gen", args, input: input)
+        XCTAssertTrue(again.stderr.contains("0 requests, 3 cached"), "each replays its own draw: \(again.stderr)")
+        XCTAssertEqual(again.out, first.out)
+        // With ids, the key follows the id, so sharding or reordering keeps the draws.
+        let withIDs = (0..<3).reversed().map { #"{"id":"r\#($0)","image":"same.png"}"# }.joined(separator: "\n") + "\n"
+        let ids = try Tools.run("mminf-gen", args, input: withIDs)
+        XCTAssertTrue(ids.stderr.contains("3 requests, 0 cached"), ids.stderr)
+        let reordered = (0..<3).map { #"{"id":"r\#($0)","image":"same.png"}"# }.joined(separator: "\n") + "\n"
+        let replay = try Tools.run("mminf-gen", args, input: reordered)
+        XCTAssertTrue(replay.stderr.contains("0 requests, 3 cached"), replay.stderr)
+        // Greedy requests are the same question whoever asks: one answer serves all.
+        let greedy = try Tools.run(
+            "mminf-gen", args + ["--temperature", "0", "--cache", path("g.sqlite")], input: input)
+        XCTAssertTrue(greedy.stderr.contains("1 requests, 2 cached"), greedy.stderr)
     }
 }

@@ -82,7 +82,7 @@ public final class InferenceEngine {
     /// Runs every record: `plan` says which calls a record needs, `finish`
     /// turns their answers into output records.
     public func run(
-        plan: (JSONValue) throws -> [PlannedCall],
+        plan: (JSONValue, Int) throws -> [PlannedCall],
         finish: (JSONValue, [CallResult]) throws -> [JSONValue]
     ) throws {
         try tool.claimOutput(failuresPath, option: "--failures")
@@ -126,7 +126,9 @@ public final class InferenceEngine {
 
     // MARK: - Reading records
 
-    func admit(plan: (JSONValue) throws -> [PlannedCall], finish: (JSONValue, [CallResult]) throws -> [JSONValue])
+    func admit(
+        plan: (JSONValue, Int) throws -> [PlannedCall], finish: (JSONValue, [CallResult]) throws -> [JSONValue]
+    )
         throws
     {
         // Read ahead only as far as the requests can go out (those waiting to be retried
@@ -152,7 +154,8 @@ public final class InferenceEngine {
             let calls: [PlannedCall]
             do {
                 record = try parseRecord(line.bytes)
-                calls = try plan(record)
+                // The record's position in the input (bad lines included): stable on a rerun.
+                calls = try plan(record, tool.summary.recordsIn - 1)
             } catch let e as JSONSyntaxError {
                 try badLine(line, e)
                 continue

@@ -129,10 +129,11 @@ public struct ChatRequest {
 
     /// The cache key: a hash of the exact body, plus the sample index so that
     /// unseeded samples of one prompt are stored apart.
-    public static func cacheKey(body: [UInt8], sample: Int) -> String {
+    public static func cacheKey(body: [UInt8], sample: Int, identity: String? = nil) -> String {
         let h = SHA256()
         h.update(body)
         h.update(Array("\n#sample=\(sample)".utf8))
+        if let identity { h.update(Array("\n#record=\(identity)".utf8)) }
         return SHA256.hexString(h.finish())
     }
 }

@@ -43,12 +43,27 @@ public struct GenerationPlan {
         self.step = step
     }
 
-    public func calls(for record: JSONValue) throws -> [PlannedCall] {
+    /// A request that samples (temperature above 0 or unset, so the server's default,
+    /// or several samples) is a different draw for each record: its cache key holds
+    /// the record's identity — its `id`, else its position in the input — so records
+    /// that ask the same thing are not merged, yet a rerun replays each exactly.
+    /// A greedy request (temperature 0) is the same question whoever asks: one key.
+    func identity(of record: JSONValue, position: Int) -> String? {
+        let greedy = sampling.temperature == 0 && samples == 1
+        if greedy { return nil }
+        if let id = record.objectValue?["id"] {
+            return "id:" + String(decoding: StableHash.uniqueKeyBytes(id), as: UTF8.self)
+        }
+        return "position:\(position)"
+    }
+
+    public func calls(for record: JSONValue, position: Int = 0) throws -> [PlannedCall] {
+        let identity = identity(of: record, position: position)
         let items = try media?.media(of: record) ?? []
         let text = try prompt.render(record)
         let systemText = try system?.render(record)
         if case .hook(.template) = mode {
-            return try templateCalls(items, text, systemText)
+            return try templateCalls(items, text, systemText, identity: identity)
         }
         var messages: [ChatMessage] = []
         var keyMessages: [ChatMessage] = []
@@ -73,7 +88,10 @@ public struct GenerationPlan {
         return (0..<samples).map { i in
             let body = chatBody(messages, sample: i, hook: hook)
             let key =
-                withCache ? ChatRequest.cacheKey(body: chatBody(keyMessages, sample: i, hook: hook), sample: i) : nil
+                withCache
+                ? ChatRequest.cacheKey(
+                    body: chatBody(keyMessages, sample: i, hook: hook), sample: i, identity: identity)
+                : nil
             return PlannedCall(path: "/chat/completions", body: body, cacheKey: key, maxTokens: sampling.maxTokens)
         }
     }
@@ -135,7 +153,9 @@ public struct GenerationPlan {
     }
 
     /// llama.cpp: the open prompt from the server's own template, sent to /completion.
-    func templateCalls(_ items: [MediaItem], _ seed: String, _ systemText: String?) throws -> [PlannedCall] {
+    func templateCalls(_ items: [MediaItem], _ seed: String, _ systemText: String?, identity: String?) throws
+        -> [PlannedCall]
+    {
         guard let templateHook else { throw RecordError.message("the template route needs the server's /props") }
         for m in items where m.base64 == nil {
             throw RecordError.message(
@@ -182,7 +202,8 @@ public struct GenerationPlan {
         return (0..<samples).map { i in
             PlannedCall(
                 path: "/completion", body: body(i, forKey: false),
-                cacheKey: withCache ? ChatRequest.cacheKey(body: body(i, forKey: true), sample: i) : nil,
+                cacheKey: withCache
+                    ? ChatRequest.cacheKey(body: body(i, forKey: true), sample: i, identity: identity) : nil,
                 fromRoot: true,
                 maxTokens: sampling.maxTokens)
         }

@@ -24,8 +24,8 @@ public struct ScoringPlan {
 
     public init(judges: [Judge]) { self.judges = judges }
 
-    public func calls(for record: JSONValue) throws -> [PlannedCall] {
-        try judges.flatMap { try $0.request.calls(for: record) }
+    public func calls(for record: JSONValue, position: Int) throws -> [PlannedCall] {
+        try judges.flatMap { try $0.request.calls(for: record, position: position) }
     }
 
     public func outputs(record: JSONValue, results: [CallResult]) throws -> [JSONValue] {
