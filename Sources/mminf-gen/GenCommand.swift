@@ -158,10 +158,11 @@ struct GenCommand: ParsableCommand {
             plan.withCache = engine.cache != nil
             // A preset says whether its step looks at the media; --no-media always wins.
             let presetMedia = try presetFile?.sendsMedia() ?? true
-            if presetMedia { plan.media = media.loader() }
+            if presetMedia { plan.media = try media.loader() }
             if truncate { try plan.openUserTurn(route: hookVia, baseURLs: urls, headers: headers) }
             if banSpecial { try plan.banSpecialTokens(emoji: SpecialTokens.emoji, baseURL: urls[0], headers: headers) }
-            let tool = try RecordTool(name: "mminf-gen", files: files, io: io)
+            let tool = try RecordTool(
+                name: "mminf-gen", files: files, io: io, alsoWrites: engine.sideFiles(step: plan.step))
             let cache = try engine.openCache()
             try tool.process { tool in
                 let runner = InferenceEngine(

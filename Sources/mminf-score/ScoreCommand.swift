@@ -88,7 +88,7 @@ struct ScoreCommand: ParsableCommand {
             let headers = try server.authHeaders()
             let model =
                 needsServer ? try ModelServer.resolveModel(server.namedModel, baseURL: urls[0], headers: headers) : ""
-            let loader = media.loader()
+            let loader = try media.loader()
             var plan = ScoringPlan(
                 judges: try rubric.map { spec in
                     let r: Rubric
@@ -109,15 +109,16 @@ struct ScoreCommand: ParsableCommand {
                 throw ToolError.usage("two rubrics would both write scores.\(twice); rename one with its file's name")
             }
             plan.history = !engine.noHistory
-            let tool = try RecordTool(name: "mminf-score", files: files, io: io)
+            // The step is named after its rubrics: its failures file and messages say which judging failed,
+            // and two scoring steps of one pipe never write the same default file.
+            let step = reparse ? "score_reparse" : "score_" + plan.judges.map(\.name).joined(separator: "+")
+            let tool = try RecordTool(
+                name: "mminf-score", files: files, io: io, alsoWrites: engine.sideFiles(step: step))
             if reparse {
-                return try plan.reparseAll(tool, failuresPath: engine.failures ?? "score_reparse.failed.jsonl")
+                return try plan.reparseAll(tool, failuresPath: engine.failures ?? "\(step).failed.jsonl")
             }
             let cache = try engine.openCache()
             try tool.process { tool in
-                // The step is named after its rubrics: its failures file and messages say which judging failed,
-                // and two scoring steps of one pipe never write the same default file.
-                let step = "score_" + plan.judges.map(\.name).joined(separator: "+")
                 let runner = InferenceEngine(
                     tool: tool, servers: ServerPool(baseURLs: urls), cache: cache,
                     options: engine.engineOptions(step: step, headers: headers))

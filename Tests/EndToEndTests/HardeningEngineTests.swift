@@ -123,3 +123,96 @@ final class HardeningEngineTests: ToolTestCase {
             "mminf-gen: error: --prompt-file \(path("missing.txt")): cannot read it: No such file or directory\n")
     }
 }
+
+/// The request loop, second round: side files checked at start, reparse claims
+/// its failures file, signals during a replay, extreme timeouts, a read-only cache.
+final class HardeningEngineStartTests: ToolTestCase {
+    func records(_ n: Int) -> String {
+        (0..<n).map { #"{"id":\#($0),"topic":"topic \#($0)"}"# }.joined(separator: "\n") + "\n"
+    }
+
+    func testSideFilesAreCheckedBeforeAnyRequest() throws {
+        let d = try ChatDouble()
+        try write("blocker", "a file where a folder should be\n")
+        for option in ["--stats", "--failures"] {
+            let r = try Tools.run(
+                "mminf-gen",
+                [
+                    "--base-url", d.baseURL, "--prompt", "x {topic}", "--progress", "0", option, path("blocker/f.json"),
+                    "-o", path("out.jsonl"),
+                ], input: records(2))
+            XCTAssertEqual(r.status, 73, "\(option): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("cannot create the folder"), r.stderr)
+        }
+        XCTAssertEqual(try d.requests().count, 0, "nothing paid for")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("out.jsonl.partial")))
+        // A folder that does not exist yet is made.
+        let made = try Tools.run(
+            "mminf-gen",
+            ["--base-url", d.baseURL, "--prompt", "x {topic}", "--progress", "0", "--stats", path("new/dir/s.json")],
+            input: records(1))
+        XCTAssertEqual(made.status, 0, made.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path("new/dir/s.json")))
+    }
+
+    func testReparseClaimsItsFailuresFile() throws {
+        let input = try write("s.jsonl", #"{"id":1}"# + "\n")
+        let r = try Tools.run(
+            "mminf-score", ["--reparse", "--rubric", "clarity", input, "-o", path("out.jsonl"), "--failures", input],
+            input: "")
+        XCTAssertEqual(r.status, 64, r.stderr)
+        XCTAssertEqual(try read("s.jsonl"), #"{"id":1}"# + "\n")
+    }
+
+    func testASignalStopsACachedReplay() throws {
+        let d = try ChatDouble()
+        let input = try write("in.jsonl", records(200))
+        let args = ["--base-url", d.baseURL, "--prompt", "x {topic}", "--progress", "0", "--cache", path("c.sqlite")]
+        XCTAssertEqual(try Tools.run("mminf-gen", args + [input], input: "").status, 0)
+        // The replay of a large input: everything comes from the cache, nothing waits on the network.
+        let big = try write("big.jsonl", String(repeating: records(200), count: 500))
+        let t = try RunningTool("mminf-gen", args + [big, "-o", path("out.jsonl")])
+        usleep(700_000)
+        t.signal(SIGINT)
+        XCTAssertEqual(t.wait(seconds: 10), 130, t.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("out.jsonl")), "not published")
+    }
+
+    func testExtremeTimeoutsAreRefused() throws {
+        for args in [["--timeout", "1e300"], ["--connect-timeout", "1e17"], ["--timeout", "0.00001"]] {
+            let r = try Tools.run(
+                "mminf-gen", ["--base-url", "http://127.0.0.1:9/v1", "--prompt", "x"] + args, input: "")
+            XCTAssertEqual(r.status, 64, "\(args): \(r.stderr)")
+            assertNoCrash(r)
+        }
+    }
+
+    func testAReadOnlyCacheOnReadOnlyStorage() throws {
+        guard getuid() == 0 else { throw XCTSkip("needs root to mount a folder read-only") }
+        let d = try ChatDouble()
+        try FileManager.default.createDirectory(atPath: path("ro"), withIntermediateDirectories: true)
+        let gen = Tools.binDir.appendingPathComponent("mminf-gen").path
+        let base = "'\(gen)' --base-url \(d.baseURL) --prompt 'x {topic}' --progress 0 --cache '\(path("ro/c.sqlite"))'"
+        XCTAssertEqual(
+            try Tools.run(
+                "mminf-gen",
+                [
+                    "--base-url", d.baseURL, "--prompt", "x {topic}", "--progress", "0",
+                    "--cache", path("ro/c.sqlite"),
+                ], input: records(2)
+            ).status, 0)
+        let script = """
+            mount --bind '\(path("ro"))' '\(path("ro"))' && mount -o remount,ro,bind '\(path("ro"))' || exit 77
+            printf '%s' '\(records(2))' | \(base) --cache-read-only > '\(path("out.jsonl"))' || exit 1
+            """
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        p.arguments = ["-m", "bash", "-c", script]
+        try p.run()
+        p.waitUntilExit()
+        if p.terminationStatus == 77 { throw XCTSkip("read-only bind mounts are not allowed here") }
+        XCTAssertEqual(p.terminationStatus, 0)
+        XCTAssertEqual(try read("out.jsonl").split(separator: "\n").count, 2)
+        XCTAssertEqual(try d.requests().count, 2, "the replay asked nothing")
+    }
+}

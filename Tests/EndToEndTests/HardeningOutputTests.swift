@@ -138,3 +138,56 @@ final class HardeningOutputTests: ToolTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("gen.failed.jsonl")), "it described an earlier run")
     }
 }
+
+/// Outputs, second round: links are written through, never replaced; a replaced
+/// file keeps its permissions; a staging file that is an input is refused.
+final class HardeningOutputLinkTests: ToolTestCase {
+    func testALinkIsWrittenThroughAndAFileKeepsItsMode() throws {
+        let input = try write("in.jsonl", #"{"a":1}"# + "\n")
+        try FileManager.default.createDirectory(atPath: path("real"), withIntermediateDirectories: true)
+        try write("real/out.jsonl", "OLD\n")
+        try FileManager.default.createSymbolicLink(
+            atPath: path("link.jsonl"), withDestinationPath: path("real/out.jsonl"))
+        let r = try Tools.run("mminf-filter", ["a > 0", input, "-o", path("link.jsonl")], input: "")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let attrs = try FileManager.default.attributesOfItem(atPath: path("link.jsonl"))
+        XCTAssertEqual(attrs[.type] as? FileAttributeType, .typeSymbolicLink, "the link is still a link")
+        XCTAssertEqual(try read("real/out.jsonl"), #"{"a":1}"# + "\n", "written through to its target")
+        // /dev/stdout is such a link.
+        let viaDev = try Tools.run("mminf-filter", ["a > 0", input, "-o", "/dev/stdout", "-q"], input: "")
+        XCTAssertEqual(viaDev.status, 0, viaDev.stderr)
+        XCTAssertEqual(viaDev.out, #"{"a":1}"# + "\n")
+        // A private file stays private when replaced.
+        try write("private.jsonl", "OLD\n")
+        chmod(path("private.jsonl"), 0o600)
+        XCTAssertEqual(
+            try Tools.run("mminf-filter", ["a > 0", input, "-o", path("private.jsonl")], input: "").status, 0)
+        let mode = try FileManager.default.attributesOfItem(atPath: path("private.jsonl"))[.posixPermissions] as? Int
+        XCTAssertEqual(mode, 0o600)
+    }
+
+    func testTheStagingFileOfAnOutputMayNotBeAnInput() throws {
+        try write("out.jsonl.partial", #"{"a":1}"# + "\n")
+        let r = try Tools.run("mminf-filter", ["a > 0", path("out.jsonl.partial"), "-o", path("out.jsonl")], input: "")
+        XCTAssertEqual(r.status, 64, r.stderr)
+        XCTAssertTrue(r.stderr.contains("rename that file first"), r.stderr)
+        XCTAssertEqual(try read("out.jsonl.partial"), #"{"a":1}"# + "\n", "the input is untouched")
+    }
+
+    func testAStaleFailuresFileOutlivesAnInterruptedRun() throws {
+        let d = try ChatDouble(faults: #"{"latency_ms": 300}"#)
+        try write("gen.failed.jsonl", #"{"reason":"old","record":{"id":1}}"# + "\n")
+        let t = try RunningTool(
+            "mminf-gen",
+            [
+                "--base-url", d.baseURL, "--prompt", "x {id}", "--progress", "0", "--failures",
+                path("gen.failed.jsonl"),
+                "--concurrency", "1",
+            ])
+        t.feed((0..<50).map { #"{"id":\#($0)}"# }.joined(separator: "\n") + "\n")
+        usleep(800_000)
+        t.signal(SIGINT)
+        XCTAssertEqual(t.wait(seconds: 10), 130, t.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path("gen.failed.jsonl")), "it still describes a record")
+    }
+}

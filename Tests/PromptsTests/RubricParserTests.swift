@@ -52,6 +52,14 @@ final class RubricParserTests: XCTestCase {
         ("It is not Score 1 or Score 2.", nil),
         ("Rather than [[5]], this deserves less.", nil),
         ("Instead of Score 3, consider the details.", nil),
+        // A ruling-out word in another sentence, or in Chinese, says nothing of the score.
+        ("My first impression was score 4, but the instruction is not specific. Score: 3", 3),
+        ("[[5]] would need a precise target. This one is not precise. [[3]]", 3),
+        ("Initially I leaned to [[4]], however the object is not named. [[2]]", 2),
+        ("The instruction asks the model to give 3 reasons why the sky is blue. It is clear and specific.\n\n5", 5),
+        ("The instruction is not clear. [[2]]", 2),
+        ("The user wants a caption, not a list. [[4]]", 4),
+        ("The question is never ambiguous: [[5]]", 5),
         ("<think>hmm</think>Final: [[3]]", 3),
         ("[[4]] because it is clear. (Other reviewers said [[2]].)", 2),
         ("评分：4", 4),
@@ -75,6 +83,9 @@ final class RubricParserTests: XCTestCase {
         ("得分：6 分，满分 10 分", 6),
         ("评分：8/10分", 8),
         ("【8/10分】", 8),
+        ("回答基本切题，但不是很完整。【6分】", 6),
+        ("该回答并非完全正确，但大体切题。得分：7", 7),
+        ("回答完整准确，不是敷衍之作。【9分】", 9),
     ]
 
     let yesNo: [(String, Bool?)] = [
@@ -129,6 +140,8 @@ final class RubricParserTests: XCTestCase {
         ("I cannot confirm this. Incorrect.", false),
         ("Judge whether the paragraph is correct.", nil),
         ("Decide if the statement is accurate.", nil),
+        ("I judge the statement to be correct.", true),
+        ("I determine that the statement is incorrect.", false),
     ]
 
     func testTable() {

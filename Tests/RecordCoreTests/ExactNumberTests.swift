@@ -44,3 +44,15 @@ final class ExactNumberTests: XCTestCase {
         XCTAssertEqual(StableHash.uniqueKeyBytes(.number(try n("1"))), StableHash.uniqueKeyBytes(.number(try n("1.0"))))
     }
 }
+
+extension ExactNumberTests {
+    func testNegationKeepsTheSpellingAndArithmeticIsExactAboutItself() throws {
+        let big = try n("12345678901234567890")
+        XCTAssertEqual(big.negated.text, "-12345678901234567890")
+        XCTAssertEqual(JSONNumber.order(big.negated, try n("-12345678901234567890")), .orderedSame)
+        let representable = try n("1234567890123456768")
+        let sum = JSONNumber.computed(representable.value + 0)
+        XCTAssertEqual(JSONNumber.order(representable, sum), .orderedSame, "n == n + 0 for a representable n")
+        XCTAssertEqual(JSONNumber.order(JSONNumber.computed(0.1 * 1), try n("0.1")), .orderedSame)
+    }
+}

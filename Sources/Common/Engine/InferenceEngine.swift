@@ -85,12 +85,11 @@ public final class InferenceEngine {
         plan: (JSONValue, Int) throws -> [PlannedCall],
         finish: (JSONValue, [CallResult]) throws -> [JSONValue]
     ) throws {
-        try tool.claimOutput(failuresPath, option: "--failures")
-        if let stats = options.statsPath { try tool.claimOutput(stats, option: "--stats") }
         defer { try? failures.close() }
         while true {
             if SignalWatch.received != 0 { try interrupt() }
             try admit(plan: plan, finish: finish)
+            if SignalWatch.received != 0 { try interrupt() }
             dispatch()
             let done = multi.poll(timeoutMs: pollTimeout())
             for t in done { try handle(t, finish: finish) }
@@ -100,6 +99,7 @@ public final class InferenceEngine {
             if inputDone && openItems == 0 && multi.inFlight == 0 { break }
         }
         try window.drain { try write($0) }
+        try failures.closeCompleted()
         if let path = options.statsPath { try tool.summary.writeStats(to: path) }
         if let stopError { throw stopError }
         if tool.summary.failed > 0 {
@@ -138,6 +138,8 @@ public final class InferenceEngine {
         while !inputDone && multi.inFlight + (ready.count - readyHead) + retries.count < options.concurrency
             && !window.isFull && openItems < openLimit
         {
+            // A rerun that replays everything from the cache never leaves this loop: look here too.
+            if SignalWatch.received != 0 { return }
             let busy = multi.inFlight > 0 || openItems > 0
             let line: InputLine
             switch try tool.input.poll(wait: busy ? 0 : 0.1) {

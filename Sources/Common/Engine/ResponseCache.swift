@@ -39,15 +39,19 @@ public final class ResponseCache {
             throw CacheError(
                 description: "\(path): --cache-read-only needs an existing cache; there is none at that path")
         }
-        var handle: OpaquePointer?
-        let flags = readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
-        let rc = sqlite3_open_v2(path, &handle, flags | SQLITE_OPEN_FULLMUTEX, nil)
-        guard rc == SQLITE_OK, let handle else {
-            let msg = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "error \(rc)"
-            if let handle { sqlite3_close(handle) }
-            throw CacheError(description: "\(path): cannot open the cache: \(msg)")
+        if readOnly, let opened = ResponseCache.openReadOnly(path) {
+            db = opened
+        } else {
+            var handle: OpaquePointer?
+            let flags = readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+            let rc = sqlite3_open_v2(path, &handle, flags | SQLITE_OPEN_FULLMUTEX, nil)
+            guard rc == SQLITE_OK, let handle else {
+                let msg = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "error \(rc)"
+                if let handle { sqlite3_close(handle) }
+                throw CacheError(description: "\(path): cannot open the cache: \(msg)")
+            }
+            db = handle
         }
-        db = handle
         // First, before anything that takes a lock: wait for other processes, not fail.
         sqlite3_busy_timeout(db, 30_000)
         largestEntry = Int(sqlite3_limit(db, SQLITE_LIMIT_LENGTH, -1)) - 1024
@@ -86,6 +90,31 @@ public final class ResponseCache {
                 description: "\(e.description) (the cache cannot be written; fix the file's or folder's permissions, "
                     + "or give --cache-read-only to replay it without storing)")
         }
+    }
+
+    /// A cache on read-only storage: a WAL database opened read-only still wants to
+    /// make its -shm file, which a read-only folder refuses; `immutable=1` reads it
+    /// as it stands. Tried in that order; nil when neither can read it.
+    static func openReadOnly(_ path: String) -> OpaquePointer? {
+        var allowed = CharacterSet.urlPathAllowed
+        allowed.remove(charactersIn: "?#%")
+        let escaped = path.addingPercentEncoding(withAllowedCharacters: allowed) ?? path
+        for uri in ["file:\(escaped)?mode=ro", "file:\(escaped)?immutable=1"] {
+            var handle: OpaquePointer?
+            let flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_FULLMUTEX
+            if sqlite3_open_v2(uri, &handle, flags, nil) == SQLITE_OK, let handle {
+                var stmt: OpaquePointer?
+                if sqlite3_prepare_v2(handle, "SELECT count(*) FROM responses", -1, &stmt, nil) == SQLITE_OK,
+                    sqlite3_step(stmt) == SQLITE_ROW
+                {
+                    sqlite3_finalize(stmt)
+                    return handle
+                }
+                sqlite3_finalize(stmt)
+            }
+            if let handle { sqlite3_close(handle) }
+        }
+        return nil
     }
 
     /// `exec`, retried for up to 30 s while another process holds the lock.

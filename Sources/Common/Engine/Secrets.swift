@@ -8,9 +8,13 @@ public enum Secrets {
 
     /// Registers a secret; short strings are ignored (they would mask ordinary text).
     public static func register(_ secret: String) {
-        let bytes = Array(secret.utf8)
-        guard bytes.count >= 8, !known.contains(bytes) else { return }
-        known.append(bytes)
+        // As sent, and as a server writes it inside a JSON string (with / or " escaped).
+        let escaped = secret.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        for form in [secret, escaped, escaped.replacingOccurrences(of: "/", with: "\\/")] {
+            let bytes = Array(form.utf8)
+            guard bytes.count >= 8, !known.contains(bytes) else { continue }
+            known.append(bytes)
+        }
     }
 
     /// `text` with every registered secret replaced.

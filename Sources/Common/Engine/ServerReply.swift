@@ -15,8 +15,9 @@ public enum ServerReply {
     static let retryStatuses: Set<Int> = [408, 429, 500, 502, 503, 504]
 
     public static func classify(_ t: HTTPTransfer) -> ReplyOutcome {
-        if t.tooLarge {
+        if t.tooLarge && !retryStatuses.contains(t.status) {
             // The same request would bring the same flood: fail the record, do not retry.
+            // (A 503 with a huge error page is still a 503: retried below.)
             return .fail(
                 reason:
                     "the answer was larger than \(t.maxResponseBytes) bytes (--max-response-bytes); stopped reading it",
@@ -28,7 +29,7 @@ public enum ServerReply {
                     ? "timed out after \(String(format: "%.1f", t.elapsed))s" : "connection error: \(err)", status: 0,
                 retryAfter: nil)
         }
-        if let err = t.transportError {
+        if let err = t.transportError, !t.tooLarge {
             return .retry(reason: "transfer error: \(err)", status: t.status, retryAfter: nil)
         }
         let status = t.status

@@ -158,8 +158,14 @@ public struct MediaOptions: ParsableArguments {
     public var maxMediaBytes = 64 << 20
 
     /// The loader, or nil with --no-media.
-    public func loader() -> MediaLoader? {
-        noMedia ? nil : MediaLoader(root: mediaRoot, maxBytes: maxMediaBytes, extraImageFields: mediaField)
+    public func loader() throws -> MediaLoader? {
+        if let mediaRoot, !noMedia {
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: mediaRoot, isDirectory: &isFolder), isFolder.boolValue else {
+                throw ToolError.usage("--media-root \(mediaRoot): no such folder")
+            }
+        }
+        return noMedia ? nil : MediaLoader(root: mediaRoot, maxBytes: maxMediaBytes, extraImageFields: mediaField)
     }
 }
 
@@ -204,11 +210,12 @@ public struct EngineOptionGroup: ParsableArguments {
     public func validate() throws {
         guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
         guard retries >= 0 else { throw ValidationError("--retries must be 0 or more") }
-        guard timeout > 0, timeout.isFinite else {
-            throw ValidationError("--timeout must be a positive number of seconds")
+        // Between a millisecond and a week: libcurl counts milliseconds, and 0 would mean "no limit".
+        guard timeout >= 0.001, timeout <= 604_800 else {
+            throw ValidationError("--timeout must be from 0.001 to 604800 seconds, got \(timeout)")
         }
-        guard connectTimeout > 0, connectTimeout.isFinite else {
-            throw ValidationError("--connect-timeout must be a positive number of seconds")
+        guard connectTimeout >= 0.001, connectTimeout <= 604_800 else {
+            throw ValidationError("--connect-timeout must be from 0.001 to 604800 seconds, got \(connectTimeout)")
         }
         if let window, window < 1 { throw ValidationError("--window must be at least 1") }
         // Limits so small that a run would wait for hours are mistakes, not settings.
@@ -217,11 +224,16 @@ public struct EngineOptionGroup: ParsableArguments {
         }
         if let tpm, !(tpm.isFinite && tpm >= 1) { throw ValidationError("--tpm must be at least 1, got \(tpm)") }
         guard progress >= 0, progress.isFinite else { throw ValidationError("--progress must be 0 or more seconds") }
-        guard maxRetryWait >= 0, maxRetryWait.isFinite else {
+        guard maxRetryWait >= 0, maxRetryWait <= 604_800 else {
             throw ValidationError("--max-retry-wait must be 0 or more seconds")
         }
         guard maxResponseBytes >= 1024 else { throw ValidationError("--max-response-bytes must be at least 1024") }
         if cacheReadOnly && cache == nil { throw ValidationError("--cache-read-only goes with --cache FILE") }
+    }
+
+    /// The files a model step writes besides its output, for RecordTool to claim and check at start.
+    public func sideFiles(step: String) -> [(path: String, option: String)] {
+        [(failures ?? "\(step).failed.jsonl", "--failures")] + (stats.map { [($0, "--stats")] } ?? [])
     }
 
     /// The response cache, opened and proven writable (or read-only) before any request.

@@ -67,9 +67,10 @@ public enum RubricParser {
         try! Regex(#"(?i)\#(number)\s*(?:/|out of)\s*(\d+)"#),
         try! Regex(#"\#(number)\s*分"#),
         try! Regex(#"(?i)(?:score|rating|grade|评分|得分|分数)\**\s*[:：=]?\s*\**\s*\#(number)"#),
+        // "I give it a 4." / "I'd rate it 3": the number ends the phrase ("give 3 reasons" is no score).
         try! Regex(
-            #"(?i)\b(?:give|gives|giving|rate|rated|assign|award)\s+(?:it|this|the\s+\w+)?\s*(?:an?\s+)?(?:score\s+of\s+)?\#(number)(?![\d.]*\s*(?:/|out of))"#
-        ),
+            #"(?i)\b(?:give|gives|giving|rate|rated|assign|award)\s+(?:it|this|the\s+\w+)?\s*(?:an?\s+)?(?:score\s+of\s+)?\#(number)(?=\s*(?:[.!,;:)\]]|$))"#,
+            flags: "u"),
     ]
     static let fractionForm = 2
     static let anyNumber = try! Regex(#"(?<![\w.])\d+(?:\.\d+)?(?![\w])"#)
@@ -109,12 +110,16 @@ public enum RubricParser {
 
     /// Words that, just before a score, rule it out.
     static let rulingOut = try! Regex(
-        #"(?i)(?:\bnot|n't|\bnever|\bneither|\bnor|\bthan|\binstead\s+of|\bexcept|不是|而非|并非)\W*(?:\w+\W+){0,2}$"#)
+        #"(?i)(?:\bnot|n't|\bnever|\bneither|\bnor|\bthan|\binstead\s+of|\bexcept|不是|而非|并非)\W*(?:\w+\W+){0,2}$"#,
+        flags: "u")
+    /// Where the last sentence (or clause opened by ':' or ';') before a score ends:
+    /// only the score's own clause is read.
+    static let sentenceEnd = try! Regex(#"[.!?;:。！？；：\n][^.!?;:。！？；：\n]*$"#, flags: "u")
     /// Words just after a score that make it a definition of the scale, not a verdict.
     static let defining = try! Regex(
-        #"(?i)^\W{0,3}(?:means|indicates|represents|stands\s+for|is\s+for|corresponds\s+to|=|表示|代表)"#)
+        #"(?i)^\W{0,3}(?:means|indicates|represents|stands\s+for|is\s+for|corresponds\s+to|=|表示|代表)"#, flags: "u")
     /// A mention joined to the one before it by "or"/"nor"/"and"/a comma shares its fate.
-    static let joined = try! Regex(#"(?i)^\W*(?:or|nor|and|,|/|或|和)?\W*$"#)
+    static let joined = try! Regex(#"(?i)^\W*(?:or|nor|and|,|/|或|和)?\W*$"#, flags: "u")
 
     /// The matches of a marked form that the text does not rule out, in order.
     static func affirmedMatches(_ re: Regex, _ text: String) -> [[String]] {
@@ -125,9 +130,13 @@ public enum RubricParser {
             var previousEnd = 0
             var previousRuledOut = false
             while pos <= b.count, let m = try? re.match(bytes: b, from: pos), let whole = m[0] {
-                let before = String(
+                var before = String(
                     decoding: UnsafeBufferPointer(rebasing: b[max(0, whole.lowerBound - 40)..<whole.lowerBound]),
                     as: UTF8.self)
+                // "It is not clear. [[2]]": a ruling-out word in an earlier sentence says nothing of this score.
+                if let end = try? sentenceEnd.match(before), let r = end[0] {
+                    before = String(decoding: Array(before.utf8)[r.lowerBound...].dropFirst(), as: UTF8.self)
+                }
                 let between = String(
                     decoding: UnsafeBufferPointer(rebasing: b[previousEnd..<whole.lowerBound]), as: UTF8.self)
                 let after = String(
@@ -163,7 +172,7 @@ public enum RubricParser {
     /// word, then "answer: word", then a verdict word that appears alone.
     /// Verdict words that are also ordinary words.
     static let ambiguous: Set<String> = ["no", "n", "y", "是", "对"]
-    static let questionWords: Set<String> = ["whether", "if", "decide", "determine", "check", "judge", "是否"]
+    static let questionWords: Set<String> = ["whether", "if", "是否"]
     static let negators: Set<String> = ["not", "never", "isn", "wasn", "aren", "doesn", "don", "cannot", "hardly"]
 
     static let bracketedWord = try! Regex(#"\[\[\s*([^\]]+?)\s*\]\]"#)

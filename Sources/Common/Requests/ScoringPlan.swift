@@ -66,6 +66,7 @@ public struct ScoringPlan {
                     tool.summary.failed += 1
                 }
             }
+            try failures.closeCompleted()
         }
         if tool.summary.failed > 0 {
             throw ToolError(

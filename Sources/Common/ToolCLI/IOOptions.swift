@@ -52,7 +52,11 @@ extension IOOptions {
 }
 
 extension RecordTool {
-    public convenience init(name: String, files: [String], io: IOOptions) throws {
-        try self.init(name: name, files: files, io: io.settings)
+    public convenience init(
+        name: String, files: [String], io: IOOptions, alsoWrites: [(path: String, option: String)] = []
+    ) throws {
+        var settings = io.settings
+        settings.alsoWrites = alsoWrites
+        try self.init(name: name, files: files, io: settings)
     }
 }

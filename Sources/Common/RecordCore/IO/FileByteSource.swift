@@ -23,7 +23,11 @@ public final class FileByteSource: ByteSource {
     /// Opens a path, or stdin for "-".
     public static func open(_ path: String) throws -> FileByteSource {
         if path == "-" { return FileByteSource(fd: 0, name: "<stdin>", ownsFD: false) }
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        var fd: Int32
+        repeat {
+            fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        } while fd < 0 && errno == EINTR && SignalWatch.received == 0
+        if fd < 0 && errno == EINTR { throw Interrupted(signal: SignalWatch.received) }
         if fd < 0 {
             throw InputError(
                 source: path, message: "cannot open: \(String(cString: strerror(errno)))", status: .noInput)

@@ -21,6 +21,12 @@ public struct FileClaims {
     /// `path` nil is stdout (when it was redirected to a file).
     public mutating func claimOutput(_ path: String?, option: String) throws {
         let shown = path.map { "\(option) \($0)" } ?? "stdout"
+        // The staging file an output is written under must not be an input either
+        // (a run resumed from the NAME.partial a stopped run left).
+        if let path, let staging = FileIdentity.of(path: path + ".partial"), let input = inputs[staging] {
+            throw ToolError.usage(
+                "\(shown) is written through \(path).partial, which is the input \(input): rename that file first")
+        }
         if let path, FileIdentity.of(path: path) == nil, let resolved = FileClaims.resolved(path) {
             if let other = newOutputs[resolved] {
                 throw ToolError.usage("\(shown) is the same file as \(other): give each output its own file")

@@ -12,8 +12,8 @@ public enum InputOpener {
         try openWithFile(path).0
     }
 
-    /// The chunks, and the file under them (for progress).
-    public static func openWithFile(_ path: String) throws -> (ChunkSource, FileByteSource) {
+    /// The chunks, the file under them (for progress), and whether it is compressed.
+    public static func openWithFile(_ path: String) throws -> (ChunkSource, FileByteSource, compressed: Bool) {
         let file = try FileByteSource.open(path)
         var probe = [UInt8](repeating: 0, count: 4)
         var got = 0
@@ -29,9 +29,9 @@ public enum InputOpener {
         // A zstd frame, or a skippable frame (magic 0x184D2A5?, as pzstd writes first).
         let skippable = probe.count == 4 && probe[0] & 0xF0 == 0x50 && probe[1...] == [0x2A, 0x4D, 0x18]
         if probe == zstdMagic || skippable {
-            return (ThreadedChunkSource(source: ZstdByteSource(input: prefixed, name: file.name)), file)
+            return (ThreadedChunkSource(source: ZstdByteSource(input: prefixed, name: file.name)), file, true)
         }
-        return (ThreadedChunkSource(source: prefixed), file)
+        return (ThreadedChunkSource(source: prefixed), file, false)
     }
 }
 

@@ -61,18 +61,31 @@ public final class OutputSink {
         let compress = zstd || (path?.hasSuffix(".zst") ?? false)
         let lvl: Int32? = compress ? Int32(level) : nil
         guard let path, path != "-" else { return OutputSink(fd: 1, name: "<stdout>", ownsFD: false, zstdLevel: lvl) }
+        guard !path.isEmpty else {
+            throw OutputError(destination: "''", message: "cannot create a file with an empty name", closed: false)
+        }
+        // lstat: a symbolic link (/dev/stdout, a user's link to elsewhere) is written through,
+        // never replaced; only a plain file, or a new name, is staged and renamed.
         var st = stat()
-        let exists = stat(path, &st) == 0
-        if exists && (st.st_mode & S_IFMT) == S_IFDIR {
+        let exists = lstat(path, &st) == 0
+        let kind = st.st_mode & S_IFMT
+        if exists && kind == S_IFDIR {
             throw OutputError(destination: path, message: "cannot create: it is a folder", closed: false)
         }
-        let staged = !exists || (st.st_mode & S_IFMT) == S_IFREG
+        let staged = !exists || kind == S_IFREG
         let target = staged ? path + ".partial" : path
-        let fd = Glibc.open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        var fd: Int32
+        repeat {
+            fd = Glibc.open(
+                target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, staged && exists ? st.st_mode & 0o7777 : 0o644)
+        } while fd < 0 && errno == EINTR && SignalWatch.received == 0
         if fd < 0 {
+            if errno == EINTR { throw Interrupted(signal: SignalWatch.received) }
             throw OutputError(
                 destination: path, message: "cannot create: \(String(cString: strerror(errno)))", closed: false)
         }
+        // A file being replaced keeps its permissions (a private file stays private).
+        if staged && exists { fchmod(fd, st.st_mode & 0o7777) }
         return OutputSink(fd: fd, name: path, ownsFD: true, zstdLevel: lvl, stagingPath: staged ? target : nil)
     }
 

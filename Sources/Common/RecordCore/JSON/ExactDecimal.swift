@@ -92,17 +92,47 @@ public struct ExactDecimal: Comparable {
 }
 
 extension JSONNumber {
-    /// The exact value: from the text when it was kept, else from the double (the
-    /// reader keeps the text of every number a double cannot hold exactly).
-    public var exact: ExactDecimal? { ExactDecimal(text ?? JSONWriter.format(value)) }
+    /// The result of arithmetic on doubles.
+    public static func computed(_ value: Double) -> JSONNumber {
+        var n = JSONNumber(value)
+        n.computed = true
+        return n
+    }
 
-    /// Orders two numbers exactly: by their doubles, and by their exact decimal
-    /// values where the doubles are equal (rounding keeps order, so only ties need it).
+    /// The number with its sign turned, its spelling kept (so -1234567890123456789 stays exact).
+    public var negated: JSONNumber {
+        var n = JSONNumber(-value, text: text.map { $0.hasPrefix("-") ? String($0.dropFirst()) : "-" + $0 })
+        n.computed = computed
+        return n
+    }
+
+    /// A number whose double may not be its value: spelled with more than 15
+    /// characters, or out of the double's range (1e400, 1e-400).
+    var isApproximate: Bool {
+        guard let text else { return false }
+        if text.utf8.count > 15 || value.isInfinite { return true }
+        return value == 0 && text.utf8.contains { $0 >= 0x31 && $0 <= 0x39 }
+    }
+
+    /// The exact value: from the text when there is one; for the result of arithmetic,
+    /// the double's own binary value; otherwise (a short number read without its text)
+    /// the double's shortest spelling, which is the number as it was written.
+    public var exact: ExactDecimal? {
+        if let text { return ExactDecimal(text) }
+        guard value.isFinite else { return nil }
+        if computed {
+            let digits = value.rounded() == value ? String(format: "%.0f", value) : String(format: "%.1100f", value)
+            return ExactDecimal(digits)
+        }
+        return ExactDecimal(JSONWriter.format(value))
+    }
+
+    /// Orders two numbers exactly: by their doubles, which rounding keeps in order, and
+    /// where the doubles tie and one of them is approximate, by their exact values.
     public static func order(_ a: JSONNumber, _ b: JSONNumber) -> ComparisonResult {
         if a.value < b.value { return .orderedAscending }
         if a.value > b.value { return .orderedDescending }
-        if a.text == nil && b.text == nil { return .orderedSame }
-        guard let x = a.exact, let y = b.exact else { return .orderedSame }
+        guard a.isApproximate || b.isApproximate, let x = a.exact, let y = b.exact else { return .orderedSame }
         return x < y ? .orderedAscending : (y < x ? .orderedDescending : .orderedSame)
     }
 }

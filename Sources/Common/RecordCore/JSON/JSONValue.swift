@@ -53,6 +53,8 @@ public enum JSONValue: Equatable {
 public struct JSONNumber: Equatable {
     public var value: Double
     public var text: String?
+    /// The result of arithmetic: its exact value is the double's own, not a decimal.
+    public var computed = false
 
     public init(_ value: Double, text: String? = nil) {
         self.value = value

@@ -10,7 +10,7 @@ public enum JSONWriter {
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
         case .number(let n):
             if canonicalNumbers {
-                out.append(contentsOf: (n.exact?.canonical ?? format(n.value)).utf8)
+                out.append(contentsOf: (n.exact?.canonical ?? n.text ?? format(n.value)).utf8)
             } else {
                 out.append(contentsOf: (n.text ?? format(n.value)).utf8)
             }

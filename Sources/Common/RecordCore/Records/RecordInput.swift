@@ -16,14 +16,26 @@ public final class RecordInput {
     var currentName = ""
     var currentFile: FileByteSource?
     var finishedBytes = 0
+    /// Bytes of the current file handed out as lines (plain files), or nil for a
+    /// compressed one, whose progress is the compressed bytes read.
+    var consumed: Int? = 0
 
     public init(paths: [String]) {
         self.paths = paths.isEmpty ? ["-"] : paths
     }
 
     /// Opens every named file up front, so a missing one fails before any work.
+    /// A named pipe is only checked, not opened: opening it twice would lose its writer's data.
     public func checkReadable() throws {
         for p in paths where p != "-" {
+            var st = stat()
+            if stat(p, &st) == 0, (st.st_mode & S_IFMT) == S_IFIFO {
+                guard access(p, R_OK) == 0 else {
+                    throw InputError(
+                        source: p, message: "cannot open: \(String(cString: strerror(errno)))", status: .noInput)
+                }
+                continue
+            }
             let s = try FileByteSource.open(p)
             s.close()
         }
@@ -36,9 +48,10 @@ public final class RecordInput {
                 guard nextPath < paths.count else { return .end }
                 let path = paths[nextPath]
                 nextPath += 1
-                let (chunks, file) = try InputOpener.openWithFile(path)
+                let (chunks, file, compressed) = try InputOpener.openWithFile(path)
                 reader = LineReader(source: chunks)
                 currentFile = file
+                consumed = compressed ? nil : 0
                 currentName = path == "-" ? "<stdin>" : path
             }
             let r = reader!
@@ -50,6 +63,7 @@ public final class RecordInput {
                 currentFile = nil
                 reader = nil
             case .ready(var bytes):
+                if let c = consumed { consumed = c + bytes.count + 1 }
                 // A UTF-8 byte-order mark (as some editors write) is not part of the first record.
                 if r.lineNumber == 1, bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF {
                     bytes = UnsafeBufferPointer(rebasing: bytes[3...])
@@ -80,7 +94,9 @@ public final class RecordInput {
             total += n
         }
         guard total > 0 else { return nil }
-        return min(1, Double(finishedBytes + (currentFile?.bytesRead ?? 0)) / Double(total))
+        // Bytes the records read so far came from: not what the reader thread has read ahead.
+        let current = consumed ?? currentFile?.bytesRead ?? 0
+        return min(1, Double(finishedBytes + (currentFile == nil ? 0 : current)) / Double(total))
     }
 
     static func isBlank(_ b: UnsafeBufferPointer<UInt8>) -> Bool {

@@ -17,6 +17,9 @@ public struct RecordToolSettings: Sendable {
     public var rejected: String?
     public var badLines = BadLinePolicy.stop
     public var quiet = false
+    /// Other files the run writes (failures, stats): claimed, and their folders made
+    /// and checked, before anything is opened, so a bad path stops the run at once.
+    public var alsoWrites: [(path: String, option: String)] = []
     public init() {}
 }
 
@@ -42,6 +45,10 @@ public final class RecordTool {
         var files = FileClaims(inputs: input.paths)
         try files.claimOutput(io.output == "-" ? nil : io.output, option: "-o")
         if let r = io.rejected { try files.claimOutput(r, option: "--rejected") }
+        for (path, option) in io.alsoWrites {
+            try files.claimOutput(path, option: option)
+            try RecordTool.prepareFolder(of: path, option: option)
+        }
         self.files = files
         self.output = try OutputSink.open(io.output, zstd: io.zstd, level: io.level)
         self.rejects = try io.rejected.map { RejectStream(sink: try OutputSink.open($0, zstd: false, level: io.level)) }
@@ -151,22 +158,36 @@ public final class RecordTool {
 
     /// Writes an input line unchanged.
     @inline(__always) public func emit(_ line: InputLine) throws {
+        try SignalWatch.check()
         summary.recordsOut += 1
         try output.writeLine(line.bytes)
     }
 
     public func emit(_ bytes: [UInt8]) throws {
+        try SignalWatch.check()
         summary.recordsOut += 1
         try output.writeLine(bytes)
     }
 
+    /// One line on stderr; a closed or full stderr is not worth dying for.
     public static func printError(_ s: String) {
-        FileHandle.standardError.write((s + "\n").data(using: .utf8)!)
+        var line = s + "\n"
+        line.withUTF8 { b in
+            var done = 0
+            while done < b.count {
+                let n = Glibc.write(2, b.baseAddress! + done, b.count - done)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { return }
+                done += n
+            }
+        }
     }
 }
 
 extension RecordTool {
     public func emit(_ value: JSONValue) throws {
+        // One record may yield many (explode): a signal is seen between them too.
+        try SignalWatch.check()
         summary.recordsOut += 1
         try output.writeLine(value)
     }
@@ -176,4 +197,22 @@ extension RecordTool {
 public func fieldList(_ s: String?) throws -> [FieldPath] {
     guard let s else { return [] }
     return try s.split(separator: ",").map { try FieldPath(parsing: $0.trimmingCharacters(in: .whitespaces)) }
+}
+
+extension RecordTool {
+    /// Makes the folder a file will be written in, and checks it can be written.
+    static func prepareFolder(of path: String, option: String) throws {
+        let folder = (path as NSString).deletingLastPathComponent
+        guard !folder.isEmpty else { return }
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        } catch {
+            throw ToolError("\(option) \(path): cannot create the folder \(folder)", status: .cannotCreate)
+        }
+        guard access(folder, W_OK) == 0 else {
+            throw ToolError(
+                "\(option) \(path): the folder \(folder) cannot be written (\(String(cString: strerror(errno))))",
+                status: .cannotCreate)
+        }
+    }
 }

@@ -73,7 +73,15 @@ public final class RejectStream {
 
     /// Flushes and moves the file to its final name (see OutputSink.publish).
     public func close() throws {
-        if let sink { return try sink.publish() }
-        if let stalePath, FileIdentity.of(path: stalePath) != nil { unlink(stalePath) }
+        if let sink { try sink.publish() }
+    }
+
+    /// `close`, after a run that went to its end: a file left at the path by an
+    /// earlier run (a plain file, never a link) is removed when this run wrote
+    /// nothing. An interrupted run leaves it, since it still describes records.
+    public func closeCompleted() throws {
+        if sink != nil { return try close() }
+        var st = stat()
+        if let stalePath, lstat(stalePath, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG { unlink(stalePath) }
     }
 }

@@ -41,7 +41,8 @@ public enum StableHash {
         if case .string(let s) = v { return Array(s.utf8) }
         var out: [UInt8] = []
         if case .number(let n) = v {
-            out.append(contentsOf: JSONWriter.format(n.value).utf8)  // 1.0 and 1 are one key
+            // By exact value: 1.0 and 1 are one key, 1234567890123456788 and ...789 two.
+            out.append(contentsOf: (n.exact?.canonical ?? n.text ?? JSONWriter.format(n.value)).utf8)
         } else {
             JSONWriter.write(v, into: &out)
         }

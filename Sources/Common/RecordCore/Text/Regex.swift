@@ -23,7 +23,7 @@ public final class Regex {
     }
 
     /// `flags` are letters after the closing slash: i (ignore case), m (^ $ at
-    /// every line), s (. matches newline), x (extended).
+    /// every line), s (. matches newline), x (extended), u (Unicode classes).
     public init(_ pattern: String, flags: String = "") throws {
         self.pattern = pattern
         var options: UInt32 = UInt32(PCRE2_UTF)
@@ -33,7 +33,9 @@ public final class Regex {
             case "m": options |= UInt32(PCRE2_MULTILINE)
             case "s": options |= UInt32(PCRE2_DOTALL)
             case "x": options |= UInt32(PCRE2_EXTENDED)
-            default: throw CompileError(pattern: pattern, offset: 0, message: "unknown flag '\(f)' (use i, m, s or x)")
+            case "u": options |= UInt32(PCRE2_UCP)  // \w, \d, \b and \s know every script
+            default:
+                throw CompileError(pattern: pattern, offset: 0, message: "unknown flag '\(f)' (use i, m, s, x or u)")
             }
         }
         var errorCode: Int32 = 0

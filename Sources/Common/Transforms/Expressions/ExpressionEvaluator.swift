@@ -68,7 +68,7 @@ struct EvalContext {
             return { ctx in
                 switch try ca(&ctx) {
                 case .null: return .null
-                case .number(let n): return .double(-n.value)
+                case .number(let n): return .number(n.negated)
                 case let v: throw ctx.typeError(column, "cannot negate a \(v.typeName)")
                 }
             }
@@ -163,11 +163,12 @@ struct EvalContext {
             case (.null, _), (_, .null): return .null
             case (.number(let p), .number(let q)):
                 switch op {
-                case "+": return .double(p.value + q.value)
-                case "-": return .double(p.value - q.value)
-                case "*": return .double(p.value * q.value)
-                case "/": return q.value == 0 ? .null : .double(p.value / q.value)
-                default: return q.value == 0 ? .null : .double(p.value.truncatingRemainder(dividingBy: q.value))
+                case "+": return .number(.computed(p.value + q.value))
+                case "-": return .number(.computed(p.value - q.value))
+                case "*": return .number(.computed(p.value * q.value))
+                case "/": return q.value == 0 ? .null : .number(.computed(p.value / q.value))
+                default:
+                    return q.value == 0 ? .null : .number(.computed(p.value.truncatingRemainder(dividingBy: q.value)))
                 }
             case (.string(let p), .string(let q)) where op == "+": return .string(p + q)
             case (.array(let p), .array(let q)) where op == "+": return .array(p + q)
