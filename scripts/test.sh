@@ -7,6 +7,9 @@ scripts/setup.sh
 swift format lint --strict --recursive --parallel Sources Tests Package.swift
 scripts/llama-server.sh build    # cached outside the repo: minutes once, then instant
 swift build --build-tests
+# transformers 4.49 and 5.x for the vLLM-faithful test server (cached outside the repo).
+MMINF_TEST_TRANSFORMERS_PYTHONS="$(scripts/transformers-venvs.sh | paste -sd:)"
+export MMINF_TEST_TRANSFORMERS_PYTHONS
 # One real llama.cpp server (SmolLM2-135M) for the tests that need a model.
 MMINF_TEST_LLAMA_URL="$(scripts/llama-server.sh start)"
 export MMINF_TEST_LLAMA_URL

@@ -224,6 +224,22 @@ def text_of(content):
     return ""
 
 
+def chatml(req):
+    """A ChatML render of a chat request, for /tokenize: media parts become a marker."""
+    out = []
+    msgs = req.get("messages") or []
+    for i, msg in enumerate(msgs):
+        content = msg.get("content")
+        if isinstance(content, list):
+            content = "".join("<|image|>" if p.get("type") in ("image_url", "video_url") else str(p.get("text", ""))
+                              for p in content if isinstance(p, dict))
+        last_open = i == len(msgs) - 1 and req.get("continue_final_message")
+        out.append("<|im_start|>%s\n%s%s" % (msg.get("role"), content or "", "" if last_open else "<|im_end|>\n"))
+    if req.get("add_generation_prompt", True) and not req.get("continue_final_message"):
+        out.append("<|im_start|>assistant\n")
+    return "".join(out)
+
+
 def words(s):
     return len(s.split())
 
@@ -366,6 +382,14 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(200, {"status": "ok"})
         if path == "/version" and m in ("GET", "HEAD"):
             return self.send_json(200, {"version": "0.0-double"})
+        if path == "/tokenize" and m == "POST" and ok_json and isinstance(parsed, dict) and "messages" in parsed:
+            # Chat form: a plain ChatML render (the final user turn left open when asked,
+            # as transformers 5.x does), one token per UTF-8 byte; /detokenize reverses it.
+            tokens = list(chatml(parsed).encode("utf-8"))
+            return self.send_json(200, {"tokens": tokens, "count": len(tokens), "max_model_len": 4096})
+        if path == "/detokenize" and m == "POST" and ok_json and isinstance(parsed, dict):
+            data = bytes(t for t in parsed.get("tokens", []) if isinstance(t, int) and 0 <= t < 256)
+            return self.send_json(200, {"prompt": data.decode("utf-8", "replace")})
         if path == "/tokenize" and m == "POST" and ok_json and isinstance(parsed, dict):
             # Like vLLM's: a "<|...|>" marker is one special token (a stable id), other text one token per word.
             text = str(parsed.get("prompt", ""))

@@ -31,6 +31,9 @@ public struct GenerationPlan {
     public var banned: [String] = []
     /// Token ids the model must not write (`--ban-special`: the template's special markers).
     public var bannedTokens: [Int] = []
+    /// The hook's text part when a record's seed is empty: " " where the server would
+    /// otherwise close the turn (OpenTurnProof).
+    public var emptySeedText = ""
 
     public init(
         model: String, system: PromptTemplate?, prompt: PromptTemplate, sampling: Sampling, out: FieldPath, step: String
@@ -79,11 +82,12 @@ public struct GenerationPlan {
         } else {
             // Media first (a shared image prefix keeps servers' prefix caches warm), then the text,
             // which the hook keeps as an explicit part even when empty.
+            let sent = hook && text.isEmpty ? emptySeedText : text
             messages.append(
-                ChatMessage(role: "user", parts: items.map { GenerationPlan.part($0, url: $0.url) } + [.text(text)]))
+                ChatMessage(role: "user", parts: items.map { GenerationPlan.part($0, url: $0.url) } + [.text(sent)]))
             keyMessages.append(
                 ChatMessage(
-                    role: "user", parts: items.map { GenerationPlan.part($0, url: $0.keyReference) } + [.text(text)]))
+                    role: "user", parts: items.map { GenerationPlan.part($0, url: $0.keyReference) } + [.text(sent)]))
         }
         return (0..<samples).map { i in
             let body = chatBody(messages, sample: i, hook: hook)

@@ -9,7 +9,15 @@ extension GenerationPlan {
     public mutating func openUserTurn(route given: HookRoute?, baseURLs urls: [String], headers: [String]) throws {
         let route = try given ?? HookProbe.route(base: urls[0], headers: headers)
         mode = .hook(route)
-        guard route == .template else { return }
+        if route == .chat {
+            // Every server: they may run different transformers. A space works wherever "" does.
+            for url in urls {
+                let text = try OpenTurnProof.emptySeedText(
+                    base: url, model: model, headers: headers, withImage: media != nil, withSystem: system != nil)
+                if text == " " { emptySeedText = " " }
+            }
+            return
+        }
         // The rendered prompt carries the server's own (random) media marker.
         guard urls.count == 1 else {
             throw ToolError.usage(
