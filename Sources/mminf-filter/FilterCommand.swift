@@ -15,6 +15,7 @@ struct FilterCommand: ParsableCommand {
             A record the tool does not change is copied byte for byte.
 
             Each record goes through, in this order:
+              --number    give a record without the field its position in the input (000000000007)
               --extract   keep it only if --regex matches the field; store group 1 --into a field
               --where     keep it only if every expression holds (a positional EXPR is one more)
               --unique    keep only the first record with each value of a field
@@ -29,7 +30,8 @@ struct FilterCommand: ParsableCommand {
 
             Examples:
               mminf-filter 'scores.clarity >= 3' scored.jsonl.zst > kept.jsonl
-              mminf-filter --extract extracted --regex '^Instruction:\\s*(.+)' --into instruction
+              mminf-filter --extract extracted --regex '^Instruction:\\s*([\\s\\S]+?)\\s*$' --into instruction
+              mminf-filter --number id < dataset.json > numbered.jsonl
               mminf-filter --set data_source=oasis --format sharegpt -o data.jsonl.zst
 
             The first positional argument is the expression unless it is '-', names an
@@ -67,6 +69,15 @@ struct FilterCommand: ParsableCommand {
         help: ArgumentHelp(
             "Keep only the first record with each value of FIELD (hashes, bounded memory).", valueName: "FIELD"))
     var unique: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Give a record without FIELD its position in the input (from 0), zero-padded (see --number-width).",
+            valueName: "FIELD"))
+    var number: String?
+
+    @Option(help: ArgumentHelp("Digits of --number, as text (0: a plain number).", valueName: "N"))
+    var numberWidth = 12
 
     @Option(help: ArgumentHelp("Keep only these fields (with --format: extra fields to carry).", valueName: "f1,f2"))
     var keep: String?
@@ -109,7 +120,7 @@ struct FilterCommand: ParsableCommand {
             let tool = try RecordTool(name: "mminf-filter", files: files, io: io)
             try tool.process { tool in
                 try tool.eachLine { line in
-                    switch try filter.apply(line.bytes) {
+                    switch try filter.apply(line.bytes, position: tool.summary.recordsIn - 1) {
                     case .keepLine: try tool.emit(line)
                     case .write(let bytes): try tool.emit(bytes)
                     case .drop(let reason): try tool.drop(line, reason: reason)
@@ -140,6 +151,9 @@ struct FilterCommand: ParsableCommand {
             plan.extract = (try FieldPath(parsing: extract), re, try FieldPath(parsing: into))
         }
         plan.unique = try unique.map { try FieldPath(parsing: $0) }
+        plan.number = try number.map { try FieldPath(parsing: $0) }
+        guard (0...40).contains(numberWidth) else { throw ToolError.usage("--number-width must be 0 to 40") }
+        plan.numberWidth = numberWidth
         plan.sets = try sets.map { s in
             guard let eq = s.firstIndex(of: "="), eq != s.startIndex else {
                 throw ToolError.usage("--set takes FIELD=TEMPLATE, got '\(s)'")

@@ -84,6 +84,18 @@ struct GenCommand: ParsableCommand {
             valueName: "FIELD"))
     var out: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Field for a reasoning model's thinking when the server returns it apart (reasoning_content).",
+            valueName: "FIELD"))
+    var reasoningOut: String?
+
+    @Flag(help: "Join a reasoning model's separate thinking into the answer as <think>...</think>.")
+    var thinkTags = false
+
+    @Flag(help: "Send <image>/<video> tags in the prompt text as they are (they are removed by default).")
+    var keepMediaTags = false
+
     @Flag(
         help:
             "The Oasis hook: the record's media in a user turn left open; the model writes the user's message. --prompt, if given, is a seed the message starts with."
@@ -154,6 +166,9 @@ struct GenCommand: ParsableCommand {
                     origin: presetFile?.origin ?? (promptFile ?? "--prompt")),
                 sampling: settings, out: try FieldPath(parsing: outField), step: step ?? (truncate ? "hook" : outField))
             plan.samples = n
+            plan.reasoningOut = try reasoningOut.map { try FieldPath(parsing: $0) }
+            plan.thinkTags = thinkTags
+            plan.keepMediaTags = keepMediaTags
             plan.history = !engine.noHistory
             plan.withCache = engine.cache != nil
             // A preset says whether its step looks at the media; --no-media always wins.

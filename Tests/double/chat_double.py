@@ -58,6 +58,8 @@ Faults (a JSON object; every key optional) apply to POST /v1/chat/completions:
     seed                seed for the random faults (default 0): one draw per
                         request in arrival order, so runs are reproducible
     trickle_ms          delay per byte for "trickle" (default 50)
+    reasoning           true: answers carry message.reasoning_content
+                        "thinking it over", as a reasoning model behind vLLM does
     preset              {"sequence": [ACTION, ...], "cycle": false}: the
                         action for the request of that arrival index; past
                         the end of the list the random faults above apply
@@ -509,13 +511,15 @@ class Handler(BaseHTTPRequestHandler):
     def completion(self, i, parsed, msgs):
         role, contents, prompt_words = self.answer(parsed, msgs)
         completion_words = sum(words(c) for c in contents)
+        reasoning = self.state.get_faults().get("reasoning")
+        extra = {"reasoning_content": "thinking it over"} if reasoning else {}
         return {
             "id": "chatcmpl-double-%d" % i,
             "object": "chat.completion",
             "created": int(self.t_arrival),
             "model": parsed.get("model") or MODEL_ID,
             "choices": [
-                {"index": k, "message": {"role": role, "content": c},
+                {"index": k, "message": dict({"role": role, "content": c}, **extra),
                  "logprobs": None, "finish_reason": "stop"}
                 for k, c in enumerate(contents)
             ],

@@ -92,6 +92,9 @@ public struct ChatAnswer {
     public var model: String?
     public var role: String?
     public var usage: JSONValue?
+    /// A reasoning model's thinking, when the server returns it apart from the answer
+    /// (`message.reasoning_content`: vLLM with a reasoning parser, DeepSeek; or `message.reasoning`).
+    public var reasoning: String?
 
     /// Only these parts of an answer are read; the rest is checked, not built.
     static let readPaths: [FieldPath] = [
@@ -121,6 +124,7 @@ public struct ChatAnswer {
             }
             model = o["model"]?.stringValue
             role = nil
+            reasoning = nil
             usage = .object(
                 JSONObject([
                     ("prompt_tokens", o["tokens_evaluated"] ?? .int(0)),
@@ -143,6 +147,7 @@ public struct ChatAnswer {
         }
         finishReason = choice["finish_reason"]?.stringValue
         role = message?["role"]?.stringValue
+        reasoning = (message?["reasoning_content"] ?? message?["reasoning"])?.stringValue
         model = v.objectValue?["model"]?.stringValue
         usage = v.objectValue?["usage"]
     }

@@ -29,6 +29,23 @@ public struct GenerationPlan {
     public var templateHook: TemplateHook?
     /// Strings the model must not write (`--ban-special`).
     public var banned: [String] = []
+    /// Where a reasoning model's separate thinking goes (`--reasoning-out`), if anywhere.
+    public var reasoningOut: FieldPath?
+    /// `--think-tags`: the thinking joined into the answer as `<think>…</think>`.
+    public var thinkTags = false
+    /// `--keep-media-tags`: leave `<image>`/`<video>` tags in the prompt text.
+    public var keepMediaTags = false
+
+    /// LLaVA-style datasets write `<image>` into the text; the media travel as parts,
+    /// so the tags (and the line break after one) are taken out of what is sent.
+    static func withoutMediaTags(_ text: String) -> String {
+        guard text.contains("<image>") || text.contains("<video>") else { return text }
+        var t = text
+        for tag in ["<image>", "<video>"] {
+            t = t.replacingOccurrences(of: tag + "\n", with: "").replacingOccurrences(of: tag, with: "")
+        }
+        return t.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
     /// Token ids the model must not write (`--ban-special`: the template's special markers).
     public var bannedTokens: [Int] = []
     /// The hook's text part when a record's seed is empty: " " where the server would
@@ -63,7 +80,8 @@ public struct GenerationPlan {
     public func calls(for record: JSONValue, position: Int = 0) throws -> [PlannedCall] {
         let identity = identity(of: record, position: position)
         let items = try media?.media(of: record) ?? []
-        let text = try prompt.render(record)
+        let rendered = try prompt.render(record)
+        let text = keepMediaTags ? rendered : GenerationPlan.withoutMediaTags(rendered)
         let systemText = try system?.render(record)
         if case .hook(.template) = mode {
             return try templateCalls(items, text, systemText, identity: identity)
@@ -223,8 +241,13 @@ public struct GenerationPlan {
                 let message = try prompt.render(record) + answer.text
                 try o.set(.string(message.trimmingCharacters(in: .whitespacesAndNewlines)), at: out)
             } else {
-                try o.set(.string(answer.text), at: out)
+                var text = answer.text
+                if thinkTags, let thinking = answer.reasoning, !text.contains("</think>") {
+                    text = "<think>\n" + thinking + "\n</think>\n\n" + text
+                }
+                try o.set(.string(text), at: out)
             }
+            if let reasoningOut { try o.set(answer.reasoning.map { .string($0) } ?? .null, at: reasoningOut) }
             if samples > 1 { try o.set(.int(i), at: FieldPath(components: [.key("sample")], text: "sample")) }
             if history {
                 try o.set(
@@ -252,6 +275,7 @@ public struct GenerationPlan {
         if !references.isEmpty { h["media"] = .array(references.map { .string($0) }) }
         if case .hook(let route) = mode { h["hook_via"] = .string(route.rawValue) }
         h["response"] = .string(answer.text)
+        if let r = answer.reasoning { h["reasoning"] = .string(r) }
         h["model"] = .string(answer.model ?? model)
         h["finish_reason"] = answer.finishReason.map { .string($0) } ?? .null
         if let u = answer.usage { h["usage"] = u }

@@ -54,7 +54,9 @@ public final class MediaLoader {
                         "holds \(r.typeName == "string" ? "an empty string" : "a \(r.typeName)"); media fields hold paths or URLs"
                     )
                 }
-                out.append(try load(s, kind: kind))
+                let item = try load(s, kind: kind)
+                // `image` and `images` naming the same picture send it once.
+                if !out.contains(where: { $0.keyReference == item.keyReference }) { out.append(item) }
             }
         }
         return out

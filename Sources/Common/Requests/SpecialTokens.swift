@@ -18,12 +18,20 @@ public enum SpecialTokens {
         "<|object_ref_start|>", "<|object_ref_end|>", "<|box_start|>", "<|box_end|>", "<|quad_start|>",
         "<|quad_end|>", "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>", "<image>", "<video>",
     ]
-    /// Emoji `--ban-special` forbids besides the special tokens.
-    public static let emoji = [
-        "😀", "😃", "😄", "😁", "😆", "😅", "😂", "🤣", "😊", "😇", "🙂", "🙃", "😉", "😍", "🥰", "😘",
-        "😎", "🤔", "😐", "😢", "😭", "😡", "👍", "👎", "👏", "🙏", "💪", "🔥", "✨", "🎉", "❤️", "💯",
-        "✅", "❌", "⭐", "🌟", "📷", "📸", "🖼️", "👀",
-    ]
+    /// Emoji `--ban-special` forbids besides the special tokens: the whole class, every
+    /// character Unicode shows as an emoji by default (Emoji_Presentation: about 1,200,
+    /// smileys to flags' letters), read from the Unicode tables the toolchain carries
+    /// rather than a hand-kept list.
+    public static let emoji: [String] = {
+        var out: [String] = []
+        for range in [0x2300...0x2BFF, 0x1F000...0x1FAFF] {
+            for v in range {
+                guard let scalar = Unicode.Scalar(v), scalar.properties.isEmojiPresentation else { continue }
+                out.append(String(scalar))
+            }
+        }
+        return out
+    }()
 
     /// Markers that end a turn or the text: never banned.
     static let enders: Set<String> = [

@@ -27,6 +27,41 @@ public enum Polled<Value> {
     }
 }
 
+/// A chunk source whose first chunk was already looked at (to tell a JSON
+/// array from JSONL): it hands that chunk out first, then reads on.
+final class PeekedChunkSource: ChunkSource {
+    let source: ChunkSource
+    var first: UnsafeBufferPointer<UInt8>?
+    var firstSeen = false
+
+    init(_ source: ChunkSource) { self.source = source }
+
+    /// The first chunk (waiting up to `wait`), without consuming it; nil at the end.
+    func peek(wait: Double) throws -> Polled<UnsafeBufferPointer<UInt8>?> {
+        if firstSeen { return .ready(first) }
+        switch try source.pollChunk(wait: wait) {
+        case .notReady: return .notReady
+        case .end:
+            firstSeen = true
+            return .ready(nil)
+        case .ready(let c):
+            firstSeen = true
+            first = c
+            return .ready(c)
+        }
+    }
+
+    func pollChunk(wait: Double) throws -> Polled<UnsafeBufferPointer<UInt8>> {
+        if let f = first {
+            first = nil
+            return .ready(f)
+        }
+        return try source.pollChunk(wait: wait)
+    }
+
+    func close() { source.close() }
+}
+
 extension ChunkSource {
     public func nextChunk() throws -> UnsafeBufferPointer<UInt8>? { try Polled.wait { try pollChunk(wait: 3600) } }
 }

@@ -23,8 +23,12 @@ public struct BadLineError: ToolFailure, CustomStringConvertible {
     public var column: Int?
     public var message: String
 
+    /// A JSON array's element is located by its index: `data.json[7]`.
+    public var inArray = false
+
     public var location: String {
-        column.map { "\(source):\(line):\($0)" } ?? "\(source):\(line)"
+        let place = inArray ? "\(source)[\(line)]" : "\(source):\(line)"
+        return column.map { "\(place):\($0)" } ?? place
     }
     public var description: String { "\(location): \(message)" }
 
@@ -39,6 +43,7 @@ public struct BadLineError: ToolFailure, CustomStringConvertible {
     public init(_ input: InputLine, _ error: Error) {
         source = input.source
         line = input.number
+        inArray = input.inArray
         switch error {
         case let e as JSONSyntaxError:
             column = BadLineError.column(of: e.offset, in: input.bytes)

@@ -4,7 +4,36 @@ import Foundation
 public struct InputLine {
     public var bytes: UnsafeBufferPointer<UInt8>
     public var source: String
+    /// The line number (from 1), or for a JSON array input the element's index (from 0).
     public var number: Int
+    /// The record is an element of a JSON array: located as `source[number]`.
+    public var inArray = false
+
+    public init(bytes: UnsafeBufferPointer<UInt8>, source: String, number: Int, inArray: Bool = false) {
+        self.bytes = bytes
+        self.source = source
+        self.number = number
+        self.inArray = inArray
+    }
+
+    /// Where the record is, as errors and the reject stream say it.
+    public var location: String { inArray ? "\(source)[\(number)]" : "\(source):\(number)" }
+}
+
+/// How an input's records are cut out: lines, or the elements of one JSON array
+/// (told apart by the input's first non-space byte).
+enum RecordReader {
+    case undecided(PeekedChunkSource)
+    case lines(LineReader)
+    case array(JSONArrayReader)
+
+    func close() {
+        switch self {
+        case .undecided(let s): s.close()
+        case .lines(let r): r.close()
+        case .array(let r): r.close()
+        }
+    }
 }
 
 /// Reads the lines of several inputs in order (stdin when none is named, or "-").
@@ -12,7 +41,7 @@ public struct InputLine {
 public final class RecordInput {
     public let paths: [String]
     var nextPath = 0
-    var reader: LineReader?
+    var reader: RecordReader?
     var currentName = ""
     var currentFile: FileByteSource?
     var finishedBytes = 0
@@ -49,27 +78,45 @@ public final class RecordInput {
                 let path = paths[nextPath]
                 nextPath += 1
                 let (chunks, file, compressed) = try InputOpener.openWithFile(path)
-                reader = LineReader(source: chunks)
+                reader = .undecided(PeekedChunkSource(chunks))
                 currentFile = file
                 consumed = compressed ? nil : 0
                 currentName = path == "-" ? "<stdin>" : path
             }
-            let r = reader!
-            switch try r.poll(wait: wait) {
+            let polled: Polled<UnsafeBufferPointer<UInt8>>
+            var number = 0
+            var inArray = false
+            switch reader! {
+            case .undecided(let peeked):
+                // A JSON array starts with '[' (after spaces or a byte-order mark); anything else is JSONL.
+                guard case .ready(let first) = try peeked.peek(wait: wait) else { return .notReady }
+                let lead = first?.first { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 || $0 >= 0xBB) }
+                reader = lead == UInt8(ascii: "[") ? .array(JSONArrayReader(source: peeked, name: currentName))
+                    : .lines(LineReader(source: peeked))
+                continue
+            case .lines(let r):
+                polled = try r.poll(wait: wait)
+                number = r.lineNumber
+            case .array(let r):
+                polled = try r.poll(wait: wait)
+                number = r.index
+                inArray = true
+            }
+            switch polled {
             case .notReady: return .notReady
             case .end:
-                r.close()
+                reader?.close()
                 finishedBytes += currentFile?.size ?? 0
                 currentFile = nil
                 reader = nil
             case .ready(var bytes):
                 if let c = consumed { consumed = c + bytes.count + 1 }
                 // A UTF-8 byte-order mark (as some editors write) is not part of the first record.
-                if r.lineNumber == 1, bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF {
+                if number == 1, !inArray, bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF {
                     bytes = UnsafeBufferPointer(rebasing: bytes[3...])
                 }
                 if RecordInput.isBlank(bytes) { continue }
-                return .ready(InputLine(bytes: bytes, source: currentName, number: r.lineNumber))
+                return .ready(InputLine(bytes: bytes, source: currentName, number: number, inArray: inArray))
             }
         }
     }

@@ -3,6 +3,10 @@ import RecordCore
 /// What one mminf-filter run does to each record, applied in this order:
 /// extract, where, unique, set, keep/drop, format (docs/filter.md).
 public struct FilterPlan {
+    /// `--number F`: a record without F gets its position in the input there,
+    /// zero-padded to `numberWidth` digits as text (0: a plain number).
+    public var number: FieldPath?
+    public var numberWidth = 12
     public var wheres: [Expression] = []
     public var extract: (field: FieldPath, regex: Regex, into: FieldPath)?
     public var unique: FieldPath?
@@ -16,7 +20,7 @@ public struct FilterPlan {
 
     /// True when records only pass or not: kept ones are copied byte for byte.
     public var onlySelects: Bool {
-        extract == nil && sets.isEmpty && keep.isEmpty && drop.isEmpty && format == nil
+        number == nil && extract == nil && sets.isEmpty && keep.isEmpty && drop.isEmpty && format == nil
     }
 }
 
@@ -65,8 +69,9 @@ public final class RecordFilter {
         case drop(String)
     }
 
-    public func apply(_ line: UnsafeBufferPointer<UInt8>) throws -> Outcome {
-        onlySelects ? try select(line) : try transform(line)
+    /// `position`: the record's place in the input, from 0 (for --number).
+    public func apply(_ line: UnsafeBufferPointer<UInt8>, position: Int = 0) throws -> Outcome {
+        onlySelects ? try select(line) : try transform(line, position: position)
     }
 
     func select(_ line: UnsafeBufferPointer<UInt8>) throws -> Outcome {
@@ -96,8 +101,14 @@ public final class RecordFilter {
         return inserted ? nil : "unique: duplicate \(path)"
     }
 
-    func transform(_ line: UnsafeBufferPointer<UInt8>) throws -> Outcome {
+    func transform(_ line: UnsafeBufferPointer<UInt8>, position: Int) throws -> Outcome {
         var record = try parseRecord(line)
+
+        if let n = plan.number, record.value(at: n) == nil {
+            let digits = String(position)
+            let padded = String(repeating: "0", count: max(0, plan.numberWidth - digits.count)) + digits
+            try record.set(plan.numberWidth == 0 ? .int(position) : .string(padded), at: n)
+        }
 
         if let x = plan.extract {
             guard let v = record.value(at: x.field) else {
