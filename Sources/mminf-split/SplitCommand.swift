@@ -12,7 +12,7 @@ struct SplitCommand: ParsableCommand {
         discussion: """
             Reads JSONL records from FILEs in order (stdin when none) and does one of:
 
-              explode   --field F --into G [--by lines|paragraphs|items|regex] [--max-parts N]
+              explode   --field F --into G [--by lines|paragraphs|items|regex|raw-lines] [--max-parts N]
                         one record per part of text field F, the part in G; children keep
                         every field of the parent (id too) plus "part": {"index", "count"}.
                         List markers (1. 2) - * •) are stripped; empty parts are skipped;
@@ -48,7 +48,7 @@ struct SplitCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Field that receives each part (default: the --field name).", valueName: "FIELD"))
     var into: String?
 
-    @Option(help: ArgumentHelp("How to cut: lines, paragraphs, items or regex.", valueName: "MODE"))
+    @Option(help: ArgumentHelp("How to cut: lines, paragraphs, items, regex or raw-lines (every \\n-separated piece, as is).", valueName: "MODE"))
     var by: SplitMode = .lines
 
     @Option(

@@ -97,3 +97,32 @@ final class SplittingTests: XCTestCase {
         XCTAssertGreaterThan(a.last!, 100, "later records get their chance")
     }
 }
+
+extension SplittingTests {
+    /// `--by raw-lines` counts as the reference's `text.split("\n")` does.
+    func testRawLinesCountLikeThePythonSplit() throws {
+        let raw = TextSplitter(mode: .rawLines)
+        let cases: [(String, [String])] = [
+            ("a\nb", ["a", "b"]), ("a\n\nb", ["a", "", "b"]), ("a\n", ["a", ""]), ("", [""]), ("\n", ["", ""]),
+            ("a\r\nb", ["a\r", "b"]), (" 1. Q?\n2. R?", [" 1. Q?", "2. R?"]),
+        ]
+        for (text, parts) in cases { XCTAssertEqual(try raw.split(text), parts, text.debugDescription) }
+        // Seven lines pass --max-parts 7; the same seven with a trailing newline are eight.
+        let seven = (1...7).map { "Q\($0)?" }.joined(separator: "\n")
+        XCTAssertEqual(try raw.count(seven), 7)
+        XCTAssertEqual(try raw.count(seven + "\n"), 8)
+        XCTAssertEqual(try TextSplitter(mode: .lines).count(seven + "\n"), 7, "the readable rule ignores it")
+    }
+}
+
+extension SplittingTests {
+    /// The documented extraction regex keeps a multi-line instruction whole.
+    func testTheExtractionRegexKeepsEveryLine() throws {
+        let answer = "Instruction: Compare the two signs.\nThen say which is older.\n  "
+        XCTAssertEqual(
+            try Regex(#"^Instruction:\s*([\s\S]+?)\s*$"#).firstCapture(answer),
+            "Compare the two signs.\nThen say which is older.")
+        XCTAssertEqual(try Regex(#"^Instruction:\s*(.+)"#).firstCapture(answer), "Compare the two signs.", "why not (.+)")
+        XCTAssertNil(try Regex(#"^Instruction:\s*([\s\S]+?)\s*$"#).firstCapture("NO_INST"))
+    }
+}

@@ -12,6 +12,10 @@ public enum SplitMode: String, CaseIterable, Sendable {
     case items
     /// One part per match of --regex (its first group when it has one).
     case regex
+    /// Every piece between "\n" characters, exactly as Python's `text.split("\n")`
+    /// cuts: blank pieces and the empty piece after a final newline included, nothing
+    /// trimmed. The reference's "drop a list of 8 or more lines" counts these.
+    case rawLines = "raw-lines"
 }
 
 /// Cuts text into parts. Parts are trimmed and empty ones skipped.
@@ -76,6 +80,13 @@ public struct TextSplitter {
             if let done = item?.trimmingCharacters(in: .whitespaces), !done.isEmpty { try body(done) }
             // No markers at all: one item per line.
             if item == nil { try TextSplitter(mode: .lines).forEachPart(text, body) }
+        case .rawLines:
+            var start = text.utf8.startIndex
+            while let nl = text.utf8[start...].firstIndex(of: 0x0A) {
+                try body(String(text[start..<nl]))
+                start = text.utf8.index(after: nl)
+            }
+            try body(String(text[start...]))
         case .regex:
             try regex?.forEachMatch(text) { groups in
                 let t = groups[0].trimmingCharacters(in: .whitespacesAndNewlines)
