@@ -149,14 +149,11 @@ struct GenCommand: ParsableCommand {
             let presetFile = try preset.map { try PromptLibrary.load($0, kind: .preset) }
             let urls = try server.resolvedBaseURLs()
             let headers = try server.authHeaders()
-            if server.check {
-                let (report, ok) = ModelServer.check(baseURLs: urls, model: server.namedModel, headers: headers)
-                print(report)
-                throw ExitCode(ok ? 0 : 1)
-            }
+            try server.checkIfAsked(urls, headers: headers)
             let binds = try PromptTemplate.parseBinds(bind)
             let outField = out ?? presetFile?.header["out"] ?? (truncate ? "instruction" : "response")
             var settings = try sampling.sampling()
+            if let presetFile { try settings.fillDefaults(from: presetFile) }
             if truncate { settings.fillHookDefaults() }
             var plan = GenerationPlan(
                 model: try ModelServer.resolveModel(server.namedModel, baseURL: urls[0], headers: headers),

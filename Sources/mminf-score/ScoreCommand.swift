@@ -81,11 +81,11 @@ struct ScoreCommand: ParsableCommand {
             if listRubrics { return print(PromptLibrary.listing(.rubric)) }
             if let name = showRubric { return print(try PromptLibrary.load(name, kind: .rubric).text, terminator: "") }
             let binds = try PromptTemplate.parseBinds(bind)
-            var settings = try sampling.sampling()
-            settings.temperature = settings.temperature ?? 0  // judges answer greedily unless told otherwise
+            let settings = try sampling.sampling()
             let needsServer = !reparse
             let urls = needsServer ? try server.resolvedBaseURLs() : []
             let headers = try server.authHeaders()
+            if needsServer { try server.checkIfAsked(urls, headers: headers) }
             let model =
                 needsServer ? try ModelServer.resolveModel(server.namedModel, baseURL: urls[0], headers: headers) : ""
             let loader = try media.loader()
@@ -96,10 +96,13 @@ struct ScoreCommand: ParsableCommand {
                         as PromptFile.FormatError
                     { throw ToolError.usage(e.description) }
                     let name = asName ?? r.name
+                    var judging = settings
+                    try judging.fillDefaults(from: r.file)
+                    judging.temperature = judging.temperature ?? 0  // judges answer greedily unless told otherwise
                     var request = GenerationPlan(
                         model: model, system: nil,
                         prompt: try PromptTemplate(r.file.template, binds: binds, origin: r.file.origin),
-                        sampling: settings, out: ScoringPlan.scorePath(name), step: "score_" + name)
+                        sampling: judging, out: ScoringPlan.scorePath(name), step: "score_" + name)
                     request.media = r.sendsMedia ? loader : nil
                     request.withCache = engine.cache != nil
                     return ScoringPlan.Judge(rubric: r, name: name, request: request)

@@ -48,7 +48,10 @@ struct SplitCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Field that receives each part (default: the --field name).", valueName: "FIELD"))
     var into: String?
 
-    @Option(help: ArgumentHelp("How to cut: lines, paragraphs, items, regex or raw-lines (every \\n-separated piece, as is).", valueName: "MODE"))
+    @Option(
+        help: ArgumentHelp(
+            "How to cut: lines, paragraphs, items, regex or raw-lines (every \\n-separated piece, as is).",
+            valueName: "MODE"))
     var by: SplitMode = .lines
 
     @Option(

@@ -136,3 +136,29 @@ final class ScoreToolTests: ToolTestCase {
         XCTAssertTrue(r.lines[0].contains(#""extracted":"echo: "#), "the preset's output field")
     }
 }
+
+/// Presets and rubrics state their sampling; the command line overrides it.
+final class PresetSamplingTests: ToolTestCase {
+    func testPresetDefaultsAndWhatOverridesThem() throws {
+        let d = try ChatDouble()
+        let input = #"{"description":"a red bicycle"}"# + "\n"
+        let base = [
+            "--base-url", d.baseURL, "--progress", "0", "--no-media", "--preset", "broad-instruction",
+            "--bind", "description=description",
+        ]
+        XCTAssertEqual(try Tools.run("mminf-gen", base, input: input).status, 0)
+        XCTAssertEqual(try Tools.run("mminf-gen", base + ["--temperature", "0.7"], input: input).status, 0)
+        let bodies = try d.requests().map(\.body)
+        XCTAssertEqual(bodies[0]["temperature"] as? Double, 0, "the preset's temperature")
+        XCTAssertEqual(bodies[0]["max_tokens"] as? Int, 1024, "the preset's max_tokens")
+        XCTAssertEqual(bodies[1]["temperature"] as? Double, 0.7, "a flag wins over the preset")
+        XCTAssertEqual(bodies[1]["max_tokens"] as? Int, 1024)
+        // A plain --prompt sends nothing it is not told: the server's defaults apply.
+        XCTAssertEqual(
+            try Tools.run("mminf-gen", ["--base-url", d.baseURL, "--progress", "0", "--prompt", "x"], input: "{}\n")
+                .status, 0)
+        let plain = try XCTUnwrap(try d.requests().last?.body)
+        XCTAssertNil(plain["temperature"])
+        XCTAssertNil(plain["max_tokens"])
+    }
+}

@@ -122,7 +122,8 @@ extension SplittingTests {
         XCTAssertEqual(
             try Regex(#"^Instruction:\s*([\s\S]+?)\s*$"#).firstCapture(answer),
             "Compare the two signs.\nThen say which is older.")
-        XCTAssertEqual(try Regex(#"^Instruction:\s*(.+)"#).firstCapture(answer), "Compare the two signs.", "why not (.+)")
+        XCTAssertEqual(
+            try Regex(#"^Instruction:\s*(.+)"#).firstCapture(answer), "Compare the two signs.", "why not (.+)")
         XCTAssertNil(try Regex(#"^Instruction:\s*([\s\S]+?)\s*$"#).firstCapture("NO_INST"))
     }
 }

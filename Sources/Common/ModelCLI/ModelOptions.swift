@@ -44,6 +44,14 @@ public struct ServerOptions: ParsableArguments {
         return urls.map(ServerPool.normalize)
     }
 
+    /// `--check`: report on the servers and end the run (exit 0 when all is well).
+    public func checkIfAsked(_ urls: [String], headers: [String]) throws {
+        guard check else { return }
+        let (report, ok) = ModelServer.check(baseURLs: urls, model: namedModel, headers: headers)
+        print(report)
+        throw ExitCode(ok ? 0 : 1)
+    }
+
     public var namedModel: String? {
         if let model, !model.isEmpty { return model }
         let env = ProcessInfo.processInfo.environment["MMINF_MODEL"]

@@ -5,6 +5,8 @@ enum EmbeddedPrompts {
         description: a reasoning model answers as if it saw the image, from a caption (VLThinking)
         media: no
         out: cot
+        temperature: 0
+        max_tokens: 1024
         ---
         You are looking at an image. What you see is described here:
         {caption}
@@ -17,6 +19,8 @@ enum EmbeddedPrompts {
         description: a broad instruction that a given description would answer well (detailed_inst)
         media: no
         out: instruction
+        temperature: 0
+        max_tokens: 1024
         ---
         Below is a detailed description of an image. Write one instruction that a user could give an assistant about the image for which this description would be an excellent, complete answer. The instruction should be general (for example asking for a thorough description or an explanation of the scene), not about one small detail. Reply with the instruction only.
 
@@ -27,6 +31,8 @@ enum EmbeddedPrompts {
         description: a detailed caption of the image
         media: yes
         out: caption
+        temperature: 0
+        max_tokens: 1024
         ---
         Describe this image in detail for someone who cannot see it. Cover the main subjects and what they are doing, the setting, colours, any visible text (quoted exactly), counts of notable objects, and how things are arranged. Write plain prose without headings or lists, and do not guess at things the image does not show.
         """##,
@@ -34,6 +40,8 @@ enum EmbeddedPrompts {
         description: pull exactly one user instruction out of a hooked text, or say NO_INST (Oasis)
         media: no
         out: extracted
+        temperature: 0
+        max_tokens: 1024
         ---
         The text below was written as the start of a message a user sent together with an image. Decide whether it contains a request or question that an assistant could act on.
 
@@ -49,6 +57,8 @@ enum EmbeddedPrompts {
         description: five questions about an image, from its caption, one per line (caption_conversation)
         media: no
         out: questions
+        temperature: 0
+        max_tokens: 1024
         ---
         Here is a detailed caption of an image:
         {caption}
@@ -59,6 +69,8 @@ enum EmbeddedPrompts {
         description: 针对图片，指出指令可以如何改进（prompt_evolve，中文）
         media: yes
         out: feedback
+        temperature: 0
+        max_tokens: 1024
         ---
         请结合这张图片，审阅下面这条用户指令以及模型给出的回答。指出这条指令在清晰度、与图片内容的贴合程度、信息量和可回答性方面的不足，并给出具体、可操作的修改建议。只写建议，不要改写指令本身。
 
@@ -69,6 +81,8 @@ enum EmbeddedPrompts {
         description: split a caption into self-contained statements, one per line (caption_hallucination)
         media: no
         out: paragraphs
+        temperature: 0
+        max_tokens: 1024
         ---
         Split the image caption below into short statements that can each be checked against the image on its own. Every statement must make sense without the others: repeat the subject instead of writing "it" or "they". Keep every claim the caption makes and add nothing. Write one statement per line, with no numbering and nothing else.
 
@@ -79,6 +93,8 @@ enum EmbeddedPrompts {
         description: rewrite mentions of a caption or description into references to the image (VLThinking)
         media: no
         out: cot_response
+        temperature: 0
+        max_tokens: 1024
         ---
         The text below was written by someone who only read a description of an image. Rewrite it so that it reads as if they had looked at the image directly: wherever it mentions "the caption", "the description", "the text says" or similar, refer to the image or to what is visible instead. Change nothing else: keep the reasoning, the answer, the formatting and any <think> and </think> tags exactly where they are. Reply with the rewritten text only.
 
@@ -89,6 +105,8 @@ enum EmbeddedPrompts {
         description: 根据修改建议重写指令（prompt_evolve，中文）
         media: no
         out: new_instruction
+        temperature: 0
+        max_tokens: 1024
         ---
         下面是一条关于图片的用户指令，以及针对它的修改建议。请根据建议重写这条指令，使其更清晰、更具体、更贴合图片内容，同时保持原来的意图。只输出重写后的指令，不要加任何解释。
 
@@ -99,6 +117,8 @@ enum EmbeddedPrompts {
         description: a structured caption a text-only reasoner can answer questions from (VLThinking)
         media: yes
         out: caption
+        temperature: 0
+        max_tokens: 1024
         ---
         Write a structured description of this image that would let someone answer detailed questions about it without seeing it. Use these parts, each on its own lines:
         Overview: one or two sentences on what the image is.
@@ -116,6 +136,8 @@ enum EmbeddedPrompts {
         media: yes
         scale: 1-5
         answer: brackets
+        temperature: 0
+        max_tokens: 1024
         ---
         You will see an image and an instruction a user gave about it. Judge how clear the instruction is: could an assistant tell exactly what is being asked?
 
@@ -133,6 +155,8 @@ enum EmbeddedPrompts {
         description: does a statement describe the image accurately? (Correct/Incorrect, caption_hallucination)
         media: yes
         answer: correct
+        temperature: 0
+        max_tokens: 1024
         ---
         Look at the image and read the statement below. Decide whether everything the statement claims is true of the image.
 
@@ -145,6 +169,8 @@ enum EmbeddedPrompts {
         media: yes
         scale: 1-5
         answer: brackets
+        temperature: 0
+        max_tokens: 1024
         ---
         You will see an image and an instruction a user gave about it. Judge whether the instruction takes for granted objects, text, people or events that are not in the image.
 
@@ -163,6 +189,8 @@ enum EmbeddedPrompts {
         media: no
         scale: 1-10
         answer: any
+        temperature: 0
+        max_tokens: 1024
         ---
         请评估下面的回答在多大程度上完成了指令的要求：是否切题、完整、准确，形式是否恰当。
 
@@ -182,6 +210,8 @@ enum EmbeddedPrompts {
         media: no
         scale: 1-10
         answer: brackets
+        temperature: 0
+        max_tokens: 1024
         ---
         Judge how well the response below fulfils the instruction: does it address what was asked, completely and correctly, in a suitable form?
 
@@ -201,6 +231,8 @@ enum EmbeddedPrompts {
         media: no
         scale: 1-5
         answer: brackets
+        temperature: 0
+        max_tokens: 1024
         ---
         Judge whether the text below is a meaningful, coherent request written in natural language, as opposed to noise: repeated words, broken fragments, mixed-up languages, stray markup or random characters.
 
@@ -219,6 +251,8 @@ enum EmbeddedPrompts {
         media: yes
         scale: 1-5
         answer: brackets
+        temperature: 0
+        max_tokens: 1024
         ---
         You will see an image and an instruction a user gave about it. Judge how well the instruction can be carried out using this image.
 
@@ -236,6 +270,8 @@ enum EmbeddedPrompts {
         description: does an answer agree with the gold answer? (Yes/No, VLThinking)
         media: no
         answer: yesno
+        temperature: 0
+        max_tokens: 1024
         ---
         Compare a candidate answer with the reference answer to the same question. Decide whether the candidate reaches the same final answer as the reference. Ignore differences in wording, length, formatting and the reasoning shown; only the final answer matters.
 

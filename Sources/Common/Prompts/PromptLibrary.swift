@@ -13,6 +13,7 @@ public struct PromptFile {
 
     public struct FormatError: ToolFailure, CustomStringConvertible {
         public var description: String
+        public init(description: String) { self.description = description }
     }
 
     public init(name: String, text: String, origin: String) throws {

@@ -33,6 +33,35 @@ public struct Sampling {
         minTokens = minTokens ?? 50
     }
 
+    /// A preset's or rubric's sampling defaults (`temperature: 0`, `max_tokens: 1024`
+    /// header lines), where the command line left a setting unset: flags win over
+    /// the prompt file, which wins over the server's own defaults.
+    public mutating func fillDefaults(from file: PromptFile) throws {
+        func number(_ key: String) throws -> Double? {
+            guard let text = file.header[key] else { return nil }
+            guard let v = Double(text), v.isFinite else {
+                throw PromptFile.FormatError(description: "\(file.origin): \(key) must be a number, got '\(text)'")
+            }
+            return v
+        }
+        func whole(_ key: String) throws -> Int? {
+            guard let v = try number(key) else { return nil }
+            guard v == v.rounded(), v >= 0, v < 1e9 else {
+                throw PromptFile.FormatError(description: "\(file.origin): \(key) must be a whole number, got \(v)")
+            }
+            return Int(v)
+        }
+        temperature = try temperature ?? number("temperature")
+        topP = try topP ?? number("top_p")
+        topK = try topK ?? whole("top_k")
+        minP = try minP ?? number("min_p")
+        maxTokens = try maxTokens ?? whole("max_tokens")
+        minTokens = try minTokens ?? whole("min_tokens")
+        repetitionPenalty = try repetitionPenalty ?? number("repetition_penalty")
+        frequencyPenalty = try frequencyPenalty ?? number("frequency_penalty")
+        presencePenalty = try presencePenalty ?? number("presence_penalty")
+    }
+
     /// Fields in a fixed order, so equal settings give equal bodies (and cache keys).
     func members(sample: Int) -> [(key: String, value: JSONValue)] {
         var m: [(String, JSONValue)] = []

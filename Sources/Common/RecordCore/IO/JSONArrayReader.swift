@@ -109,7 +109,9 @@ public final class JSONArrayReader {
                     } else if c == UInt8(ascii: "]") {
                         state = .afterArray
                     } else {
-                        throw fail("element \(index + 1): expected ',' or ']' after element \(index), found '\(Character(Unicode.Scalar(c)))'")
+                        throw fail(
+                            "element \(index + 1): expected ',' or ']' after element \(index), found '\(Character(Unicode.Scalar(c)))'"
+                        )
                     }
                     return .ready(UnsafeBufferPointer(start: buffer, count: count))
                 case .afterArray:

@@ -91,7 +91,9 @@ public final class RecordInput {
                 // A JSON array starts with '[' (after spaces or a byte-order mark); anything else is JSONL.
                 guard case .ready(let first) = try peeked.peek(wait: wait) else { return .notReady }
                 let lead = first?.first { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 || $0 >= 0xBB) }
-                reader = lead == UInt8(ascii: "[") ? .array(JSONArrayReader(source: peeked, name: currentName))
+                reader =
+                    lead == UInt8(ascii: "[")
+                    ? .array(JSONArrayReader(source: peeked, name: currentName))
                     : .lines(LineReader(source: peeked))
                 continue
             case .lines(let r):
