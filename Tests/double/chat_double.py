@@ -58,6 +58,9 @@ Faults (a JSON object; every key optional) apply to POST /v1/chat/completions:
     seed                seed for the random faults (default 0): one draw per
                         request in arrival order, so runs are reproducible
     trickle_ms          delay per byte for "trickle" (default 50)
+    script              [[REGEX, ANSWER], ...]: the first REGEX found in the last
+                        message's text picks the answer (else the echo), so a
+                        pipeline's every step gets an answer in its own form
     reasoning           true: answers carry message.reasoning_content
                         "thinking it over", as a reasoning model behind vLLM does
     preset              {"sequence": [ACTION, ...], "cycle": false}: the
@@ -92,6 +95,7 @@ Example:
 
 import argparse
 import json
+import re
 import math
 import os
 import random
@@ -499,6 +503,11 @@ class Handler(BaseHTTPRequestHandler):
     def answer(self, parsed, msgs):
         last = msgs[-1] if isinstance(msgs[-1], dict) else {}
         content = "echo: " + text_of(last.get("content"))[:MAX_ECHO]
+        # A script answers each kind of prompt in the form its step expects.
+        for pattern, reply in self.state.get_faults().get("script") or []:
+            if re.search(pattern, text_of(last.get("content")) or ""):
+                content = reply
+                break
         role = "user" if parsed.get("continue_final_message") is True else "assistant"
         prompt_words = sum(words(text_of(m.get("content"))) for m in msgs if isinstance(m, dict))
         try:
