@@ -141,7 +141,8 @@ final class FilterToolTests: ToolTestCase {
         ] {
             let b = try Tools.run("mminf-filter", ["true"], input: bad + "\n")
             XCTAssertEqual(b.status, 65, bad)
-            XCTAssertTrue(b.stderr.contains("<stdin>:1:"), b.stderr)
+            // A first line that opens with '[' makes the input a JSON array: its elements are located by index.
+            XCTAssertTrue(b.stderr.contains(bad.hasPrefix("[") ? "<stdin>[0]:1:" : "<stdin>:1:"), b.stderr)
             XCTAssertTrue(b.stderr.contains(message), b.stderr)
         }
     }
