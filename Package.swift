@@ -34,7 +34,8 @@ let package = Package(
         .executable(name: "mminf-score", targets: ["mminf-score"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/swift-extras/swift-extras-base64", from: "1.2.0"),
     ],
     targets: [
         // Thin system-library targets: the C libraries come from the OS (scripts/setup.sh).
@@ -48,7 +49,9 @@ let package = Package(
         library("Transforms", ["RecordCore"]),
         library("Prompts", ["RecordCore"]),
         library("Engine", ["RecordCore", "CCurl", "CSQLite", "COpenSSL"]),
-        library("Requests", ["Engine", "Prompts", "RecordCore"]),
+        library(
+            "Requests",
+            ["Engine", "Prompts", "RecordCore", .product(name: "ExtrasBase64", package: "swift-extras-base64")]),
         library("ToolCLI", ["RecordCore", argumentParser]),
         library("ModelCLI", ["ToolCLI", "Requests", "Engine", "Prompts", "RecordCore", argumentParser]),
 

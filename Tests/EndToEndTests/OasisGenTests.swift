@@ -192,3 +192,35 @@ final class IndependentSampleTests: ToolTestCase {
         XCTAssertTrue(greedy.stderr.contains("1 requests, 2 cached"), greedy.stderr)
     }
 }
+
+/// A picture rewritten in place during a run is hashed again: its status-change
+/// time moves even when its size and modification time are set back.
+final class MediaRewriteTests: ToolTestCase {
+    func testARewrittenImageDoesNotReplayTheOldAnswer() throws {
+        let d = try ChatDouble(faults: #"{"latency_ms": 600}"#)
+        try OasisGenTests.png.write(to: dir.appendingPathComponent("p.png"))
+        let t = try RunningTool(
+            "mminf-gen",
+            [
+                "--base-url", d.baseURL, "--respond", "--progress", "0", "--media-root", dir.path, "--cache",
+                path("c.sqlite"), "--temperature", "0", "--concurrency", "1", "--window", "1",
+            ])
+        t.feed(#"{"image":"p.png","instruction":"q"}"# + "\n")
+        usleep(300_000)  // the first request is out; its picture was read
+        // The same size, other pixels, the modification time set back.
+        var other = OasisGenTests.png
+        other[other.count - 20] ^= 0xFF
+        let before = try FileManager.default.attributesOfItem(atPath: path("p.png"))[.modificationDate] as! Date
+        try other.write(to: dir.appendingPathComponent("p.png"))
+        try FileManager.default.setAttributes([.modificationDate: before], ofItemAtPath: path("p.png"))
+        t.feed(#"{"image":"p.png","instruction":"q"}"# + "\n")
+        t.closeInput()
+        XCTAssertEqual(t.wait(seconds: 20), 0, t.stderr)
+        let urls = try d.requests().map {
+            (((($0.body["messages"] as? [[String: Any]])?.last?["content"] as? [[String: Any]])?.first?["image_url"]
+                as? [String: Any])?["url"] as? String) ?? ""
+        }
+        XCTAssertEqual(urls.count, 2, "the second record was asked, not replayed from the first's answer")
+        XCTAssertNotEqual(urls[0], urls[1], "and it carried the new picture")
+    }
+}

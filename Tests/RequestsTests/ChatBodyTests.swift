@@ -42,6 +42,14 @@ final class ChatBodyTests: XCTestCase {
                     role: "user",
                     parts: [.imageURL("data:image/png;base64,iVBORw0KGgo="), .videoURL("https://x/v.mp4"), .text("")]),
             ],
+            [
+                ChatMessage(
+                    role: "user",
+                    parts: [
+                        .inline(video: false, mime: "image/jpeg", base64: Array("/9j/4AAQSkZJRg+/==".utf8)),
+                        .inline(video: true, mime: "video/mp4", base64: Array("AAAAGGZ0eXA=".utf8)), .text("说明 🖼️"),
+                    ])
+            ],
         ]
         for (sampling, banned, tokens) in settings {
             for m in messages {

@@ -33,6 +33,7 @@ public enum Tools {
     public static func run(
         _ tool: String, _ args: [String], stdin: Data = Data(), cwd: URL? = nil, env: [String: String] = [:]
     ) throws -> ToolRun {
+        Glibc.signal(SIGPIPE, SIG_IGN)  // a tool that ends before reading its input must not kill the test runner
         let p = Process()
         p.executableURL = binDir.appendingPathComponent(tool)
         p.arguments = args
@@ -124,6 +125,7 @@ public final class RunningTool {
 
     /// `stdoutPath` nil: stdout is a pipe the test reads (or leaves full) through `stdout`.
     public init(_ tool: String, _ args: [String], stdoutPath: String? = nil, env: [String: String] = [:]) throws {
+        Glibc.signal(SIGPIPE, SIG_IGN)  // feeding a tool that has ended must fail the test, not kill the test runner
         process.executableURL = Tools.binDir.appendingPathComponent(tool)
         process.arguments = args
         var environment = ProcessInfo.processInfo.environment

@@ -51,7 +51,9 @@ public final class InferenceEngine {
         }
     }
 
-    var ready: [Call] = []
+    /// Calls waiting to be sent; a sent one's slot is emptied at once, so its body is
+    /// not kept alive by this queue (only by the transfer, and retries, while it is out).
+    var ready: [Call?] = []
     var readyHead = 0
     var retries: RetrySchedule<Call>
     var openItems = 0
@@ -203,11 +205,12 @@ public final class InferenceEngine {
     func dispatch() {
         let now = Date()
         while readyHead < ready.count && multi.inFlight < options.concurrency {
-            let call = ready[readyHead]
+            let call = ready[readyHead]!
             let estimate =
                 pacer.countsTokens
                 ? pacer.estimate(bodyBytes: call.planned.body.count, maxTokens: call.planned.maxTokens) : 0
             guard pacer.mayStart(now: now, estimate: estimate), let server = servers.pick(now: now) else { break }
+            ready[readyHead] = nil
             readyHead += 1
             call.estimate = estimate
             pacer.sent(now: now, estimate: estimate)

@@ -87,17 +87,34 @@ public enum ContentPart {
     case text(String)
     case imageURL(String)
     case videoURL(String)
+    /// A local file's bytes in base64, sent as a data URL without ever becoming a String.
+    case inline(video: Bool, mime: String, base64: [UInt8])
 
     var json: JSONValue {
         switch self {
         case .text(let t): return .object(JSONObject([("type", .string("text")), ("text", .string(t))]))
-        case .imageURL(let u):
-            return .object(
-                JSONObject([("type", .string("image_url")), ("image_url", .object(JSONObject([("url", .string(u))])))]))
-        case .videoURL(let u):
-            return .object(
-                JSONObject([("type", .string("video_url")), ("video_url", .object(JSONObject([("url", .string(u))])))]))
+        case .imageURL(let u): return ContentPart.urlPart("image_url", u)
+        case .videoURL(let u): return ContentPart.urlPart("video_url", u)
+        case .inline(let video, let mime, let b64):
+            return ContentPart.urlPart(
+                video ? "video_url" : "image_url", "data:\(mime);base64," + String(decoding: b64, as: UTF8.self))
         }
+    }
+
+    static func urlPart(_ type: String, _ url: String) -> JSONValue {
+        .object(JSONObject([("type", .string(type)), (type, .object(JSONObject([("url", .string(url))])))]))
+    }
+
+    /// The same bytes as `json`, written straight into a body: base64 needs no
+    /// escaping, so an image is copied once, not turned into text and scanned.
+    func write(into out: inout [UInt8]) {
+        guard case .inline(let video, let mime, let b64) = self else { return JSONWriter.write(json, into: &out) }
+        let type = video ? "video_url" : "image_url"
+        out.append(contentsOf: #"{"type":"\#(type)","\#(type)":{"url":"data:"#.utf8)
+        out.append(contentsOf: mime.utf8)
+        out.append(contentsOf: ";base64,".utf8)
+        out.append(contentsOf: b64)
+        out.append(contentsOf: #""}}"#.utf8)
     }
 }
 
@@ -113,6 +130,19 @@ public struct ChatMessage {
     public init(role: String, parts: [ContentPart]) {
         self.role = role
         self.parts = parts
+    }
+
+    /// `json`, written straight into a body (media bytes copied once).
+    func write(into out: inout [UInt8]) {
+        if parts.count == 1, case .text = parts[0] { return JSONWriter.write(json, into: &out) }
+        out.append(contentsOf: #"{"role":"#.utf8)
+        JSONWriter.writeString(role, into: &out)
+        out.append(contentsOf: #","content":["#.utf8)
+        for (i, p) in parts.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            p.write(into: &out)
+        }
+        out.append(contentsOf: "]}".utf8)
     }
 
     /// Plain text stays a string (what every server accepts); media make a parts array.

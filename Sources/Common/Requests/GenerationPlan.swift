@@ -102,10 +102,10 @@ public struct GenerationPlan {
             // which the hook keeps as an explicit part even when empty.
             let sent = hook && text.isEmpty ? emptySeedText : text
             messages.append(
-                ChatMessage(role: "user", parts: items.map { GenerationPlan.part($0, url: $0.url) } + [.text(sent)]))
+                ChatMessage(role: "user", parts: items.map { GenerationPlan.part($0) } + [.text(sent)]))
             keyMessages.append(
                 ChatMessage(
-                    role: "user", parts: items.map { GenerationPlan.part($0, url: $0.keyReference) } + [.text(sent)]))
+                    role: "user", parts: items.map { GenerationPlan.keyPart($0) } + [.text(sent)]))
         }
         return (0..<samples).map { i in
             let body = chatBody(messages, sample: i, hook: hook)
@@ -123,21 +123,35 @@ public struct GenerationPlan {
         .object(JSONObject(bannedTokens.map { (String($0), JSONValue.int(-100)) }))
     }
 
-    static func part(_ m: MediaItem, url: String) -> ContentPart {
-        m.kind == .image ? .imageURL(url) : .videoURL(url)
+    /// What a request carries for a medium: a local file's base64 inline, else its URL.
+    static func part(_ m: MediaItem) -> ContentPart {
+        if let b64 = m.base64, let mime = m.mime { return .inline(video: m.kind == .video, mime: mime, base64: b64) }
+        return m.kind == .image ? .imageURL(m.urlString) : .videoURL(m.urlString)
+    }
+
+    /// What the cache key's body carries instead: the content hash (or the URL).
+    static func keyPart(_ m: MediaItem) -> ContentPart {
+        m.kind == .image ? .imageURL(m.keyReference) : .videoURL(m.keyReference)
     }
 
     func chatBody(_ messages: [ChatMessage], sample: Int, hook: Bool) -> [UInt8] {
         if sampling.extra == nil {
             // The common case, written straight to bytes (the same bytes as below, without building a tree).
             var out: [UInt8] = []
-            out.reserveCapacity(256)
+            out.reserveCapacity(
+                512
+                    + messages.reduce(0) { n, m in
+                        n
+                            + m.parts.reduce(0) {
+                                if case .inline(_, _, let b) = $1 { return $0 + b.count } else { return $0 }
+                            }
+                    })
             out.append(contentsOf: #"{"model":"#.utf8)
             JSONWriter.writeString(model, into: &out)
             out.append(contentsOf: #","messages":["#.utf8)
             for (i, m) in messages.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
-                JSONWriter.write(m.json, into: &out)
+                m.write(into: &out)
             }
             out.append(UInt8(ascii: "]"))
             for m in sampling.members(sample: sample) {
@@ -179,7 +193,7 @@ public struct GenerationPlan {
         -> [PlannedCall]
     {
         guard let templateHook else { throw RecordError.message("the template route needs the server's /props") }
-        for m in items where m.base64 == nil {
+        for m in items where m.base64String == nil {
             throw RecordError.message(
                 "\(m.kind.rawValue) \(m.reference): llama.cpp's /completion takes media as bytes; mminf does not download URLs (give a local path or a data: URL)"
             )
@@ -196,7 +210,7 @@ public struct GenerationPlan {
                         ("prompt_string", .string(text)),
                         (
                             "multimodal_data",
-                            .array(items.map { .string(forKey ? $0.keyReference : ($0.base64 ?? $0.url)) })
+                            .array(items.map { .string(forKey ? $0.keyReference : ($0.base64String ?? $0.urlString)) })
                         ),
                     ]))
             var o = JSONObject([("model", .string(model)), ("prompt", prompt)])

@@ -1,4 +1,5 @@
 import Engine
+import ExtrasBase64
 import Foundation
 import Prompts
 import RecordCore
@@ -9,24 +10,57 @@ public struct MediaItem {
     public var kind: Kind
     /// As the record wrote it: what history keeps (never the bytes).
     public var reference: String
-    /// What the request carries: a data URL for local files, else the URL as given.
-    public var url: String
-    /// Base64 of a local file (llama.cpp's `multimodal_data`), nil for URLs.
-    public var base64: String?
+    /// An http(s) or data: URL as the record gave it; nil for a local file.
+    public var url: String?
+    /// A local file: its type and its bytes in base64, written straight into request bodies.
+    public var mime: String?
+    public var base64: [UInt8]?
     /// What the cache key holds instead of the bytes: `sha256:<hex>` of the content, or the URL.
     public var keyReference: String
+
+    /// The data URL of a local file, or the URL as given (for the rare paths that need a string).
+    public var urlString: String {
+        url ?? "data:\(mime ?? "application/octet-stream");base64," + String(decoding: base64 ?? [], as: UTF8.self)
+    }
+
+    /// Base64 text alone (llama.cpp's `multimodal_data`), when there is some.
+    public var base64String: String? {
+        if let base64 { return String(decoding: base64, as: UTF8.self) }
+        guard let url, url.hasPrefix("data:"), let comma = url.firstIndex(of: ",") else { return nil }
+        return String(url[url.index(after: comma)...])
+    }
+}
+
+/// What identifies a file's content without reading it: a file rewritten in place
+/// gets a new status-change time even when its size and modification time are set back.
+struct FileStamp: Hashable {
+    let device: UInt64
+    let inode: UInt64
+    let size: Int64
+    let modified: Int64
+    let changed: Int64
+
+    init(_ st: stat) {
+        device = UInt64(st.st_dev)
+        inode = UInt64(st.st_ino)
+        size = Int64(st.st_size)
+        modified = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+        changed = Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec)
+    }
 }
 
 /// Reads the media a record names: local files (resolved against
-/// `--media-root`), checked by their first bytes and sent as base64 data URLs;
-/// `http(s)://` and `data:` URLs pass through. Recently used files are kept
-/// encoded (children of one exploded record share their parent's image).
+/// `--media-root`), checked by their structure and sent as base64 data URLs;
+/// `http(s)://` and `data:` URLs pass through. Each distinct file is hashed once
+/// per run: its digest is remembered by the file's identity (device, inode,
+/// size, modification and status-change times), a few dozen bytes a file, so
+/// memory stays flat over millions of images. A file rewritten within one
+/// timestamp tick, to the same size, could keep its old digest: the residual risk.
 public final class MediaLoader {
     let root: String?
     let maxBytes: Int
     let extraImageFields: [String]
-    var recent: [(path: String, item: MediaItem)] = []
-    let keep = 64
+    var digests: [FileStamp: String] = [:]
 
     public init(root: String?, maxBytes: Int, extraImageFields: [String] = []) {
         self.root = root
@@ -65,44 +99,53 @@ public final class MediaLoader {
     func load(_ ref: String, kind: MediaItem.Kind) throws -> MediaItem {
         if ref.hasPrefix("http://") || ref.hasPrefix("https://") || ref.hasPrefix("data:") {
             let key = ref.hasPrefix("data:") ? "sha256:" + SHA256.hex(Array(ref.utf8)) : ref
-            return MediaItem(
-                kind: kind, reference: ref, url: ref,
-                base64: ref.hasPrefix("data:") ? ref.split(separator: ",", maxSplits: 1).last.map(String.init) : nil,
-                keyReference: key)
+            return MediaItem(kind: kind, reference: ref, url: ref, mime: nil, base64: nil, keyReference: key)
         }
         let path = try resolve(ref, kind: kind)
-        if let i = recent.firstIndex(where: { $0.path == path }) {
-            var hit = recent[i].item
-            hit.reference = ref
-            hit.kind = kind
-            return hit
-        }
-        var st = stat()
-        guard stat(path, &st) == 0 else {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
             throw RecordError.message(
                 "\(kind.rawValue) \(path): cannot read it (\(String(cString: strerror(errno))))\(root == nil && !ref.hasPrefix("/") ? "; relative paths resolve against --media-root or the current folder" : "")"
             )
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            throw RecordError.message("\(kind.rawValue) \(path): not a file")
         }
         guard Int(st.st_size) <= maxBytes else {
             throw RecordError.message(
                 "\(kind.rawValue) \(path): \(st.st_size) bytes is over --max-media-bytes \(maxBytes)")
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw RecordError.message("\(kind.rawValue) \(path): cannot read it")
+        let size = Int(st.st_size)
+        let bytes = try [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            count = 0
+            while count < size {
+                let n = read(fd, buffer.baseAddress! + count, size - count)
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { break }
+                count += n
+            }
+            guard count == size else {
+                throw RecordError.message("\(kind.rawValue) \(path): changed size while being read")
+            }
         }
-        let bytes = [UInt8](data)
         guard let mime = MediaLoader.sniff(bytes, kind: kind) else {
             throw RecordError.message(
                 "\(kind.rawValue) \(path): not a supported \(kind.rawValue) (\(MediaLoader.describe(bytes))); \(kind == .image ? "JPEG, PNG, WebP, GIF and BMP" : "MP4/MOV, WebM/MKV and AVI") are"
             )
         }
-        let b64 = data.base64EncodedString()
-        let item = MediaItem(
-            kind: kind, reference: ref, url: "data:\(mime);base64,\(b64)", base64: b64,
-            keyReference: "sha256:" + SHA256.hex(bytes))
-        recent.append((path, item))
-        if recent.count > keep { recent.removeFirst() }
-        return item
+        let stamp = FileStamp(st)
+        let digest: String
+        if let known = digests[stamp] {
+            digest = known
+        } else {
+            digest = "sha256:" + SHA256.hex(bytes)
+            digests[stamp] = digest
+        }
+        return MediaItem(
+            kind: kind, reference: ref, url: nil, mime: mime, base64: Base64.encodeToBytes(bytes: bytes),
+            keyReference: digest)
     }
 
     /// The file a reference names. With --media-root, a relative path resolves
