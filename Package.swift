@@ -44,8 +44,9 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
         .target(name: "CSQLite", linkerSettings: [.linkedLibrary("sqlite3")]),
+        .target(name: "CMemory"),
 
-        library("RecordCore", ["CZstd", "CPCRE2"]),
+        library("RecordCore", ["CZstd", "CPCRE2", "CMemory"]),
         library("Transforms", ["RecordCore"]),
         library("Prompts", ["RecordCore"]),
         library("Engine", ["RecordCore", "CCurl", "CSQLite", "COpenSSL"]),

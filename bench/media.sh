@@ -24,8 +24,8 @@ def make(name, side, seed, quality):
         img = Image.frombytes("RGB", (side, side), bytes(rnd.getrandbits(8) for _ in range(side * side * 3)))
         img.save(path, "JPEG", quality=quality)
     return path
-small = [make(f"img-{i:03d}.jpg", 440, i, 90) for i in range(200)]
-big = [make(f"big-{i:02d}.jpg", 1100, 1000 + i, 92) for i in range(10)]
+small = [make(f"img-{i:03d}.jpg", 580, i, 90) for i in range(200)]
+big = [make(f"big-{i:02d}.jpg", 1450, 1000 + i, 92) for i in range(10)]
 def records(name, n, images):
     path = os.path.join(root, name)
     if not os.path.exists(path):

@@ -1,0 +1,2 @@
+// The header is the whole target.
+#include "CMemory.h"
