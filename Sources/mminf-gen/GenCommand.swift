@@ -155,6 +155,7 @@ struct GenCommand: ParsableCommand {
             var settings = try sampling.sampling()
             if let presetFile { try settings.fillDefaults(from: presetFile) }
             if truncate { settings.fillHookDefaults() }
+            try settings.checkLengths()
             var plan = GenerationPlan(
                 model: try ModelServer.resolveModel(server.namedModel, baseURL: urls[0], headers: headers),
                 system: try system.map { try PromptTemplate($0, binds: binds, escapes: true, origin: "--system") },

@@ -99,6 +99,7 @@ struct ScoreCommand: ParsableCommand {
                     var judging = settings
                     try judging.fillDefaults(from: r.file)
                     judging.temperature = judging.temperature ?? 0  // judges answer greedily unless told otherwise
+                    try judging.checkLengths()
                     var request = GenerationPlan(
                         model: model, system: nil,
                         prompt: try PromptTemplate(r.file.template, binds: binds, origin: r.file.origin),

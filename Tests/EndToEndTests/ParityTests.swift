@@ -49,7 +49,60 @@ final class ParityTests: ToolTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         let banned = try XCTUnwrap(try d.requests().first?.body["bad_words"] as? [String])
         XCTAssertGreaterThan(banned.count, 1000, "the whole class, not a short list")
-        for e in ["😂", "🦒", "🧋", "🫠", "⌚"] { XCTAssertTrue(banned.contains(e), e) }
+        for e in ["😂", "🦒", "🧋", "🫠", "⌚", "❤️", "🖼️", "☀️", "✔️"] { XCTAssertTrue(banned.contains(e), e) }
         XCTAssertFalse(banned.contains("中") || banned.contains("é") || banned.contains("#"), "text is not emoji")
+    }
+}
+
+/// JSON array inputs, as datasets ship them: pretty-printed, or arriving slowly.
+final class JSONArrayInputTests: ToolTestCase {
+    func testAPrettyPrintedArrayBecomesOneLinePerRecord() throws {
+        let array = """
+            [
+              {
+                "id": 1,
+                "conversations": [{"from": "human", "value": "<image>\\nWhat is [this], {that}?"}]
+              },
+              {"id": 2, "text": "a \\"quoted\\" ] bracket"}
+            ]
+            """
+        let input = try write("data.json", array)
+        let r = try Tools.run("mminf-filter", ["-q", input], input: "")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.lines.count, 2, r.out)
+        XCTAssertEqual(r.lines[1], #"{"id":2,"text":"a \"quoted\" ] bracket"}"#)
+        // And that output is JSONL for the next tool.
+        XCTAssertEqual(try Tools.run("mminf-filter", ["-q", "id >= 1"], input: r.out).lines.count, 2)
+    }
+
+    func testStrayCommasAndCutFilesAreErrors() throws {
+        for (text, message) in [
+            (#"[{"a":1},]"#, "stray ','"), (#"[{"a":1},,{"a":2}]"#, "stray ','"), (#"[{"a":1}"#, "ends early"),
+        ] {
+            let r = try Tools.run("mminf-filter", ["-q"], input: text)
+            XCTAssertEqual(r.status, 65, "\(text): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains(message), r.stderr)
+        }
+    }
+
+    func testAnArrayAfterBlankLinesOnASlowPipe() throws {
+        let t = try RunningTool("mminf-filter", ["-q"])
+        t.feed("\n\n\n\n\n")
+        usleep(300_000)
+        t.feed(#"[{"a":1},{"b":2}]"# + "\n")
+        t.closeInput()
+        XCTAssertEqual(t.wait(seconds: 5), 0, t.stderr)
+        let out = String(decoding: t.stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertEqual(out, #"{"a":1}"# + "\n" + #"{"b":2}"# + "\n")
+    }
+
+    func testFailuresSurviveARunStoppedByABadLine() throws {
+        let d = try ChatDouble()
+        try write("f.jsonl", #"{"reason":"old","record":{"id":1}}"# + "\n")
+        let r = try Tools.run(
+            "mminf-gen", ["--base-url", d.baseURL, "--prompt", "x", "--progress", "0", "--failures", path("f.jsonl")],
+            input: "garbage\n{}\n")
+        XCTAssertEqual(r.status, 65, r.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path("f.jsonl")), "not a complete run: the old file stays")
     }
 }

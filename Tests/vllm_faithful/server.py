@@ -10,7 +10,7 @@ template with vision markers and a byte-level tokenizer built here (no model,
 no download, no torch).
 
 Usage:
-    python server.py --port 0 --port-file F [--log FILE] [--no-token-strs]
+    python server.py --port 0 --port-file F [--log FILE] [--no-token-strs] [--template chatml|blank-line]
 
 Endpoints, in vLLM's shapes:
     GET  /version, /health, /v1/models
@@ -40,21 +40,37 @@ SPECIAL = ["<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "
            "<|endoftext|>"]
 
 # ChatML with a default system turn and vision markers for media parts, the way
-# Qwen2-VL's template lays a conversation out (written for this project).
-TEMPLATE = (
-    "{%- for m in messages -%}"
-    "{%- if loop.first and m['role'] != 'system' -%}<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
-    "{% endif -%}"
+# Qwen2-VL's template lays a conversation out (written for this project): each
+# turn ends "<|im_end|>" and a line break.
+CHATML = (
+    "{% for m in messages %}"
+    "{% if loop.first and m['role'] != 'system' %}<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n{% endif %}"
     "<|im_start|>{{ m['role'] }}\n"
     "{% if m['content'] is string %}{{ m['content'] }}{% else %}"
-    "{%- for p in m['content'] -%}"
-    "{%- if p['type'] == 'image' or p['type'] == 'image_url' -%}<|vision_start|><|image_pad|><|vision_end|>"
-    "{%- elif p['type'] == 'video' or p['type'] == 'video_url' -%}<|vision_start|><|video_pad|><|vision_end|>"
-    "{%- elif p['type'] == 'text' -%}{{ p['text'] }}{%- endif -%}"
-    "{%- endfor -%}{% endif %}<|im_end|>\n"
-    "{%- endfor -%}"
-    "{%- if add_generation_prompt -%}<|im_start|>assistant\n{% endif -%}"
+    "{% for p in m['content'] %}"
+    "{% if p['type'] == 'image' or p['type'] == 'image_url' %}<|vision_start|><|image_pad|><|vision_end|>"
+    "{% elif p['type'] == 'video' or p['type'] == 'video_url' %}<|vision_start|><|video_pad|><|vision_end|>"
+    "{% elif p['type'] == 'text' %}{{ p['text'] }}{% endif %}"
+    "{% endfor %}{% endif %}<|im_end|>\n"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
+
+# A template whose turns end with nothing but a blank line ("USER: ...\n\n"), as some
+# older chat formats do: an empty final text leaves that blank line in place.
+BLANK_LINE = (
+    "{% for m in messages %}"
+    "{{ m['role'] | upper }}: "
+    "{% if m['content'] is string %}{{ m['content'] }}{% else %}"
+    "{% for p in m['content'] %}"
+    "{% if p['type'] in ('image', 'image_url') %}<|vision_start|><|image_pad|><|vision_end|>"
+    "{% elif p['type'] == 'text' %}{{ p['text'] }}{% endif %}"
+    "{% endfor %}{% endif %}\n\n"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}ASSISTANT: {% endif %}"
+)
+
+TEMPLATES = {"chatml": CHATML, "blank-line": BLANK_LINE}
 
 
 def build_tokenizer():
@@ -64,7 +80,7 @@ def build_tokenizer():
     tok.decoder = decoders.ByteLevel()
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>")
     fast.add_special_tokens({"additional_special_tokens": SPECIAL})
-    fast.chat_template = TEMPLATE
+    fast.chat_template = CHATML
     return fast
 
 
@@ -172,7 +188,9 @@ def main():
     ap.add_argument("--port-file")
     ap.add_argument("--log")
     ap.add_argument("--no-token-strs", action="store_true")
+    ap.add_argument("--template", choices=sorted(TEMPLATES), default="chatml")
     a = ap.parse_args()
+    TOKENIZER.chat_template = TEMPLATES[a.template]
     server = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
     server.log_path = a.log
     server.token_strs = not a.no_token_strs

@@ -101,9 +101,14 @@ public final class InferenceEngine {
             if inputDone && openItems == 0 && multi.inFlight == 0 { break }
         }
         try window.drain { try write($0) }
+        if let stopError {
+            // Stopped at a bad line: not a complete run, so an earlier failures file stays.
+            try failures.close()
+            if let path = options.statsPath { try tool.summary.writeStats(to: path) }
+            throw stopError
+        }
         try failures.closeCompleted()
         if let path = options.statsPath { try tool.summary.writeStats(to: path) }
-        if let stopError { throw stopError }
         if tool.summary.failed > 0 {
             let f = failuresPath
             throw ToolError(

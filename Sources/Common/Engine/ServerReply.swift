@@ -147,7 +147,7 @@ public struct ChatAnswer {
         }
         finishReason = choice["finish_reason"]?.stringValue
         role = message?["role"]?.stringValue
-        reasoning = (message?["reasoning_content"] ?? message?["reasoning"])?.stringValue
+        reasoning = message?["reasoning_content"]?.stringValue ?? message?["reasoning"]?.stringValue
         model = v.objectValue?["model"]?.stringValue
         usage = v.objectValue?["usage"]
     }

@@ -62,6 +62,16 @@ public struct Sampling {
         presencePenalty = try presencePenalty ?? number("presence_penalty")
     }
 
+    /// After defaults from a preset or the hook are filled in: a minimum length above
+    /// the maximum would fail every request at the server.
+    public func checkLengths() throws {
+        if let minTokens, let maxTokens, minTokens > maxTokens {
+            throw ToolError.usage(
+                "--min-tokens \(minTokens) is more than the \(maxTokens) new tokens allowed (--max-tokens, or the preset's "
+                    + "or the hook's default): raise --max-tokens or lower --min-tokens")
+        }
+    }
+
     /// Fields in a fixed order, so equal settings give equal bodies (and cache keys).
     func members(sample: Int) -> [(key: String, value: JSONValue)] {
         var m: [(String, JSONValue)] = []

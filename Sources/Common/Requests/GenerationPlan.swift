@@ -100,7 +100,10 @@ public struct GenerationPlan {
         } else {
             // Media first (a shared image prefix keeps servers' prefix caches warm), then the text,
             // which the hook keeps as an explicit part even when empty.
-            let sent = hook && text.isEmpty ? emptySeedText : text
+            // A seed of only spaces or line breaks is no seed: transformers would cut the render
+            // at it wherever it last occurs, possibly after the end of turn.
+            let blank = text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+            let sent = hook && blank ? emptySeedText : text
             messages.append(
                 ChatMessage(role: "user", parts: items.map { GenerationPlan.part($0) } + [.text(sent)]))
             keyMessages.append(
@@ -252,7 +255,8 @@ public struct GenerationPlan {
             if case .hook = mode {
                 // The user's message: the seed the hook started from, then what the model wrote,
                 // trimmed (history keeps the model's text as it came).
-                let message = try prompt.render(record) + answer.text
+                let seed = try prompt.render(record)
+                let message = (keepMediaTags ? seed : GenerationPlan.withoutMediaTags(seed)) + answer.text
                 try o.set(.string(message.trimmingCharacters(in: .whitespacesAndNewlines)), at: out)
             } else {
                 var text = answer.text
@@ -307,9 +311,10 @@ extension MediaLoader {
         guard let o = record.objectValue else { return [] }
         var out: [String] = []
         for (field, _) in MediaFields.ordered(extraImageFields: extraImageFields) {
+            // A picture named twice (`image` and `images`) is sent once, so it is listed once.
             switch o[field] {
-            case .string(let s)?: out.append(s)
-            case .array(let a)?: out += a.compactMap(\.stringValue)
+            case .string(let s)? where !out.contains(s): out.append(s)
+            case .array(let a)?: for s in a.compactMap(\.stringValue) where !out.contains(s) { out.append(s) }
             default: break
             }
         }

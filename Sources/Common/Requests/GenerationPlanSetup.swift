@@ -13,7 +13,8 @@ extension GenerationPlan {
             // Every server: they may run different transformers. A space works wherever "" does.
             for url in urls {
                 let text = try OpenTurnProof.emptySeedText(
-                    base: url, model: model, headers: headers, withImage: media != nil, withSystem: system != nil)
+                    base: url, model: model, headers: headers, withImage: media != nil, withSystem: system != nil,
+                    extra: sampling.extra)
                 if text == " " { emptySeedText = " " }
             }
             return

@@ -22,8 +22,10 @@ public enum OpenTurnProof {
         + "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 
     /// The text part to send when a record's seed is empty: "" or " ".
+    /// `extra`: the run's `--extra` fields (a `chat_template`, `chat_template_kwargs`), so the
+    /// proof renders with the template the requests will use.
     public static func emptySeedText(
-        base: String, model: String, headers: [String], withImage: Bool, withSystem: Bool
+        base: String, model: String, headers: [String], withImage: Bool, withSystem: Bool, extra: JSONObject? = nil
     ) throws -> String {
         let root = ServerPool.root(of: base)
         func render(_ text: String) throws -> String {
@@ -42,11 +44,12 @@ public enum OpenTurnProof {
             }
             parts.append(.object(JSONObject([("type", .string("text")), ("text", .string(text))])))
             messages.append(.object(JSONObject([("role", .string("user")), ("content", .array(parts))])))
-            let body = JSONValue.object(
-                JSONObject([
-                    ("model", .string(model)), ("messages", .array(messages)),
-                    ("add_generation_prompt", .bool(false)), ("continue_final_message", .bool(true)),
-                ]))
+            var fields = JSONObject([
+                ("model", .string(model)), ("messages", .array(messages)),
+                ("add_generation_prompt", .bool(false)), ("continue_final_message", .bool(true)),
+            ])
+            for m in extra?.members ?? [] where m.key.hasPrefix("chat_template") { fields[m.key] = m.value }
+            let body = JSONValue.object(fields)
             let t = HTTPRequest.post(root + "/tokenize", body: Array(JSONWriter.string(body).utf8), headers: headers)
             guard t.status == 200, let tokens = (try? JSONValue.parse(bytes: t.response))?.objectValue?["tokens"] else {
                 throw ModelServer.ProbeError(
@@ -64,22 +67,18 @@ public enum OpenTurnProof {
             }
             return text
         }
-        func trimmed(_ s: String) -> Substring {
-            var s = Substring(s)
-            while let last = s.last, last.isWhitespace { s.removeLast() }
-            return s
-        }
+        // Compared exactly: a template may end a turn with nothing but white space.
         let marked = try render(marker)
-        guard trimmed(marked).hasSuffix(marker) else {
+        guard marked.hasSuffix(marker) else {
             throw ModelServer.ProbeError(
                 description: "\(root) does not leave the user turn open: with continue_final_message its render of a "
                     + "text part ends '…\(marked.suffix(40))', not with the text; mminf does not send a closed turn")
         }
-        let prefix = trimmed(String(trimmed(marked).dropLast(marker.count)))
+        let prefix = String(marked.dropLast(marker.count))
         let empty = try render("")
-        if trimmed(empty) == prefix { return "" }
+        if empty == prefix { return "" }
         let space = try render(" ")
-        if trimmed(space) == prefix { return " " }
+        if space == prefix + " " { return " " }
         throw ModelServer.ProbeError(
             description: "\(root) closes the user turn for an empty text part (its render ends '…\(empty.suffix(40))') "
                 + "and a single space does not open it; give the hook a seed with --prompt, or use a server whose "

@@ -19,15 +19,17 @@ public enum SpecialTokens {
         "<|quad_end|>", "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>", "<image>", "<video>",
     ]
     /// Emoji `--ban-special` forbids besides the special tokens: the whole class, every
-    /// character Unicode shows as an emoji by default (Emoji_Presentation: about 1,200,
-    /// smileys to flags' letters), read from the Unicode tables the toolchain carries
-    /// rather than a hand-kept list.
+    /// character Unicode calls an emoji outside ASCII and Latin-1 (so digits, `#` and `©`
+    /// stay allowed), each text-style one also with U+FE0F (`❤️`), read from the Unicode
+    /// tables the toolchain carries rather than a hand-kept list.
     public static let emoji: [String] = {
         var out: [String] = []
-        for range in [0x2300...0x2BFF, 0x1F000...0x1FAFF] {
+        for range in [0x2000...0x2BFF, 0x3000...0x33FF, 0x1F000...0x1FAFF] {
             for v in range {
-                guard let scalar = Unicode.Scalar(v), scalar.properties.isEmojiPresentation else { continue }
+                guard let scalar = Unicode.Scalar(v), scalar.properties.isEmoji else { continue }
                 out.append(String(scalar))
+                // Characters shown as text by default become emoji with U+FE0F (❤ → ❤️): ban that form too.
+                if !scalar.properties.isEmojiPresentation { out.append(String(scalar) + "\u{FE0F}") }
             }
         }
         return out

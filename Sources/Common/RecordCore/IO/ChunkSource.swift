@@ -51,6 +51,12 @@ final class PeekedChunkSource: ChunkSource {
         }
     }
 
+    /// Forgets the peeked chunk (it held only white space), so `peek` reads the next one.
+    func dropPeeked() {
+        first = nil
+        firstSeen = false
+    }
+
     func pollChunk(wait: Double) throws -> Polled<UnsafeBufferPointer<UInt8>> {
         if let f = first {
             first = nil

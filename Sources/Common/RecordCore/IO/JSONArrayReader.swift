@@ -68,6 +68,8 @@ public final class JSONArrayReader {
                     } else if c == UInt8(ascii: "]") && index == -1 {
                         pos += 1
                         state = .afterArray  // an empty array
+                    } else if c == UInt8(ascii: "]") || c == UInt8(ascii: ",") {
+                        throw fail("element \(index + 1): a stray ',' (JSON allows no empty element or trailing comma)")
                     } else {
                         count = 0
                         depth = 0
@@ -95,6 +97,10 @@ public final class JSONArrayReader {
                         depth -= 1
                     } else if c == UInt8(ascii: ",") && depth == 0 {
                         state = .afterElement
+                        continue
+                    } else if JSONArrayReader.isSpace(c) {
+                        // A pretty-printed element becomes one line: its records are JSONL downstream.
+                        pos += 1
                         continue
                     }
                     append(c)

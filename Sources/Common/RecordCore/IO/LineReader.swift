@@ -16,8 +16,10 @@ public final class LineReader {
     var partial = false
     public private(set) var lineNumber = 0
 
-    public init(source: ChunkSource) {
+    /// `linesBefore`: lines already read past (blank ones), so numbers match an editor's.
+    public init(source: ChunkSource, linesBefore: Int = 0) {
         self.source = source
+        self.lineNumber = linesBefore
         self.carryCapacity = 1 << 16
         self.carry = .allocate(capacity: carryCapacity)
     }

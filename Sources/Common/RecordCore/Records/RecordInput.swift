@@ -48,6 +48,8 @@ public final class RecordInput {
     /// Bytes of the current file handed out as lines (plain files), or nil for a
     /// compressed one, whose progress is the compressed bytes read.
     var consumed: Int? = 0
+    /// Blank lines passed while looking for the first non-space byte of the current input.
+    var blankLinesSeen = 0
 
     public init(paths: [String]) {
         self.paths = paths.isEmpty ? ["-"] : paths
@@ -79,6 +81,7 @@ public final class RecordInput {
                 nextPath += 1
                 let (chunks, file, compressed) = try InputOpener.openWithFile(path)
                 reader = .undecided(PeekedChunkSource(chunks))
+                blankLinesSeen = 0
                 currentFile = file
                 consumed = compressed ? nil : 0
                 currentName = path == "-" ? "<stdin>" : path
@@ -91,10 +94,17 @@ public final class RecordInput {
                 // A JSON array starts with '[' (after spaces or a byte-order mark); anything else is JSONL.
                 guard case .ready(let first) = try peeked.peek(wait: wait) else { return .notReady }
                 let lead = first?.first { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 || $0 >= 0xBB) }
+                if let first, lead == nil {
+                    // Only white space so far (a slow pipe): it holds no record; look further.
+                    blankLinesSeen += first.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+                    if let c = consumed { consumed = c + first.count }
+                    peeked.dropPeeked()
+                    continue
+                }
                 reader =
                     lead == UInt8(ascii: "[")
                     ? .array(JSONArrayReader(source: peeked, name: currentName))
-                    : .lines(LineReader(source: peeked))
+                    : .lines(LineReader(source: peeked, linesBefore: blankLinesSeen))
                 continue
             case .lines(let r):
                 polled = try r.poll(wait: wait)
