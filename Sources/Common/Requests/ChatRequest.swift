@@ -30,7 +30,8 @@ public struct Sampling {
         topP = topP ?? 1.0
         repetitionPenalty = repetitionPenalty ?? 1.0
         maxTokens = maxTokens ?? 512
-        minTokens = minTokens ?? 50
+        // The default minimum yields to a smaller maximum the user asked for.
+        minTokens = minTokens ?? min(50, maxTokens ?? 50)
     }
 
     /// A preset's or rubric's sampling defaults (`temperature: 0`, `max_tokens: 1024`

@@ -205,17 +205,30 @@ public struct JSONReader {
             // flag of these word tests is exact (false flags only sit above a true one).
             let m0 = JSONReader.attention(w0)
             i &+= m0 != 0 ? m0.trailingZeroBitCount >> 3 : 8 &+ (JSONReader.attention(w1).trailingZeroBitCount >> 3)
-            let c0 = base[i]
-            // The common two- and three-byte forms inline; everything else to the caller.
-            if c0 >= 0xC2 && c0 <= 0xDF && i &+ 1 < end && base[i &+ 1] & 0xC0 == 0x80 {
-                i &+= 2
-            } else if c0 >= 0xE1 && c0 <= 0xEF && c0 != 0xED && i &+ 2 < end
-                && base[i &+ 1] & 0xC0 == 0x80 && base[i &+ 2] & 0xC0 == 0x80
-            {
-                i &+= 3
-            } else {
-                return
+            // Non-ASCII text (Chinese, emoji) comes in runs: stay in a tight loop over
+            // whole characters while it lasts, rather than testing 16 bytes per character.
+            // The common forms inline; anything else (an overlong, a surrogate) to the caller.
+            var advanced = false
+            while i &+ 4 <= end {
+                let c0 = base[i]
+                if c0 >= 0xE1 && c0 <= 0xEF && c0 != 0xED && base[i &+ 1] & 0xC0 == 0x80
+                    && base[i &+ 2] & 0xC0 == 0x80
+                {
+                    i &+= 3
+                } else if c0 >= 0xC2 && c0 <= 0xDF && base[i &+ 1] & 0xC0 == 0x80 {
+                    i &+= 2
+                } else if c0 == 0xF0 && base[i &+ 1] >= 0x90 && base[i &+ 1] <= 0xBF && base[i &+ 2] & 0xC0 == 0x80
+                    && base[i &+ 3] & 0xC0 == 0x80
+                {
+                    i &+= 4  // emoji and the other supplementary planes
+                } else {
+                    break
+                }
+                advanced = true
             }
+            // Back to 16 at a time on ASCII; anything else is the caller's.
+            let next = i < end ? base[i] : 0
+            if !advanced || next >= 0x80 || next == 0x22 || next == 0x5C || next < 0x20 { return }
         }
     }
 
