@@ -10,7 +10,8 @@ import sys
 
 # English text with the odd accented word, and a share of Chinese records, as a
 # multilingual image set gives. MIX=heavy puts non-ASCII words in every record
-# (the stress case reported beside the default in docs/benchmarks.md).
+# (the stress case reported beside the default in docs/benchmarks.md); MIX=zh
+# makes every record Chinese with emoji, the second case with its own targets.
 EN = ("the a of image photo shows man woman dog cat street red blue green small large "
       "building sign text written left right background foreground holding wearing "
       "what why how where which describe explain count color number people car tree "
@@ -18,6 +19,7 @@ EN = ("the a of image photo shows man woman dog cat street red blue green small 
 ACCENTED = "café naïve über façade".split()
 ZH = "图片 中的 文字 一个 男人 女人 桌子 左边 右边 颜色 什么 为什么 描述 汽车 天空".split()
 HEAVY = EN + ACCENTED + ["图片", "中的", "文字"]
+EMOJI = "🙂 😂 🐱 🚗 🌳 ☀️ 📷 🖼️ ✨ 👍".split()
 MIX = os.environ.get("MIX", "realistic")
 
 
@@ -26,6 +28,9 @@ def sentence(rng, lo, hi, lang="en"):
     for _ in range(rng.randint(lo, hi)):
         if MIX == "heavy":
             words.append(rng.choice(HEAVY))
+        elif MIX == "zh":
+            # Mostly Chinese with emoji, as the two Chinese pipelines produce.
+            words.append(rng.choice(EMOJI) if rng.random() < 0.08 else rng.choice(ZH))
         elif lang == "zh":
             words.append(rng.choice(ZH))
         else:
@@ -34,7 +39,7 @@ def sentence(rng, lo, hi, lang="en"):
 
 
 def record(rng, i):
-    lang = "zh" if rng.random() < 0.1 else "en"
+    lang = "zh" if MIX == "zh" or rng.random() < 0.1 else "en"
     hook = sentence(rng, 40, 200, lang)
     instruction = sentence(rng, 8, 30, lang).capitalize() + "?"
     scores = {k: rng.randint(1, 5) for k in ("solvability", "hallucination", "clarity", "nonsense")}
