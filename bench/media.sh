@@ -40,10 +40,10 @@ records("big100.jsonl", 100, big)
 PY
 gen=("$BIN/mminf-gen" --base-url "$url" --model bench-model --respond --concurrency 64 --progress 0 -q --no-history)
 read -r mu ms mw mr < <(measure "${gen[@]}" "$M/r3000.jsonl")
-read -r pu ps pw pr < <(measure "$PY" bench/aiohttp_media.py "$url" "$M/r3000.jsonl" 64)
+read -r pu ps pw pr < <(measure "$PY" bench/aiohttp_client.py "$url" "$M/r3000.jsonl" 64 --media)
 read -r _ _ _ r100k < <(measure "${gen[@]}" "$M/r100000.jsonl")
 read -r bu bs bw br < <(measure "${gen[@]}" "$M/big100.jsonl")
-read -r qu qs qw qr < <(measure "$PY" bench/aiohttp_media.py "$url" "$M/big100.jsonl" 64)
+read -r qu qs qw qr < <(measure "$PY" bench/aiohttp_client.py "$url" "$M/big100.jsonl" 64 --media)
 small_kb=$(du -k "$M/img-000.jpg" | cut -f1); big_kb=$(du -k "$M/big-00.jpg" | cut -f1)
 python3 - "$mu" "$ms" "$mw" "$mr" "$pu" "$ps" "$pw" "$pr" "$r100k" "$bu" "$bs" "$bw" "$br" "$qu" "$qs" "$qw" "$qr" "$small_kb" "$big_kb" <<'PY'
 import sys

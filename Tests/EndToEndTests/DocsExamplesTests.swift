@@ -90,33 +90,6 @@ final class DocsExamplesTests: ToolTestCase {
         return work
     }
 
-    func run(_ script: String, in folder: URL, baseURL: String?) throws -> (Int32, String, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = ["-c", "set -euo pipefail\n" + script]
-        var env = ProcessInfo.processInfo.environment
-        env["PATH"] = Tools.binDir.path + ":" + (env["PATH"] ?? "/usr/bin:/bin")
-        for k in ["MMINF_BASE_URL", "MMINF_MODEL", "MMINF_API_KEY", "OPENAI_API_KEY"] { env[k] = nil }
-        if let baseURL { env["MMINF_BASE_URL"] = baseURL }
-        p.environment = env
-        p.currentDirectoryURL = folder
-        p.standardInput = FileHandle.nullDevice
-        let out = Pipe()
-        let err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let group = DispatchGroup()
-        final class Box: @unchecked Sendable { var data = Data() }
-        let o = Box()
-        let e = Box()
-        DispatchQueue.global().async(group: group) { o.data = out.fileHandleForReading.readDataToEndOfFile() }
-        DispatchQueue.global().async(group: group) { e.data = err.fileHandleForReading.readDataToEndOfFile() }
-        p.waitUntilExit()
-        group.wait()
-        return (p.terminationStatus, String(decoding: o.data, as: UTF8.self), String(decoding: e.data, as: UTF8.self))
-    }
-
     func testEveryRunnableExampleRuns() throws {
         let all = try DocsExamplesTests.examples()
         XCTAssertGreaterThanOrEqual(all.count, 9, "the docs mark their runnable examples")
@@ -143,7 +116,8 @@ final class DocsExamplesTests: ToolTestCase {
                 var expected: [String] = []
                 func check() throws {
                     guard let c = command else { return }
-                    let (status, out, err) = try run(c, in: folder, baseURL: baseURL)
+                    let r = try Tools.shell(c, in: folder, baseURL: baseURL)
+                    let (status, out, err) = (r.status, r.out, r.stderr)
                     let want = expected.joined(separator: "\n")
                     XCTAssertEqual(
                         DocsExamplesTests.normalized(out + err), DocsExamplesTests.normalized(want), "\(place): $ \(c)")
@@ -164,7 +138,8 @@ final class DocsExamplesTests: ToolTestCase {
                 }
                 try check()
             } else {
-                let (status, out, err) = try run(e.body, in: folder, baseURL: baseURL)
+                let r = try Tools.shell(e.body, in: folder, baseURL: baseURL)
+                let (status, out, err) = (r.status, r.out, r.stderr)
                 XCTAssertEqual(status, 0, "\(place) exited \(status):\n\(e.body)\n\(err)")
                 if let want = e.output {
                     XCTAssertEqual(
@@ -183,7 +158,8 @@ final class DocsExamplesTests: ToolTestCase {
         XCTAssertFalse(bench.isEmpty)
         for b in bench {
             let script = packageRoot.appendingPathComponent("bench/\(b)").path
-            let (status, out, err) = try run("bash -n '\(script)' && '\(script)' --help", in: dir, baseURL: nil)
+            let r = try Tools.shell("bash -n '\(script)' && '\(script)' --help", in: dir)
+            let (status, out, err) = (r.status, r.out, r.stderr)
             XCTAssertEqual(status, 0, "bench/\(b) --help: \(err)")
             XCTAssertTrue(out.contains("bench/\(b)"), "bench/\(b) --help says what it runs: \(out)")
         }

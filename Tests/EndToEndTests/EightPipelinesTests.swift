@@ -46,27 +46,9 @@ final class EightPipelinesTests: ToolTestCase {
     }
 
     func pipe(_ script: String) throws -> [[String: Any]] {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = ["-c", "set -euo pipefail\n" + script]
-        var env = ProcessInfo.processInfo.environment
-        env["PATH"] = Tools.binDir.path + ":" + (env["PATH"] ?? "/usr/bin:/bin")
-        env["MMINF_BASE_URL"] = double.baseURL
-        env["MMINF_MODEL"] = nil
-        p.environment = env
-        p.currentDirectoryURL = dir
-        let out = Pipe()
-        let err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0, String(decoding: e, as: UTF8.self))
-        return String(decoding: o, as: UTF8.self).split(separator: "\n").compactMap {
-            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
-        }
+        let r = try Tools.shell(script, in: dir, baseURL: double.baseURL)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        return r.records
     }
 
     func keys(_ records: [[String: Any]]) -> [Set<String>] { records.map { Set($0.keys) } }

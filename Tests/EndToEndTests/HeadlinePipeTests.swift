@@ -10,27 +10,8 @@ final class HeadlinePipeTests: ToolTestCase {
             "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")!
 
     func runLine(baseURL: String) throws -> (status: Int32, out: [[String: Any]], err: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = ["-c", "set -o pipefail; " + HeadlinePipeTests.line]
-        var env = ProcessInfo.processInfo.environment
-        env["PATH"] = Tools.binDir.path + ":" + (env["PATH"] ?? "/usr/bin:/bin")
-        env["MMINF_BASE_URL"] = baseURL
-        for k in ["MMINF_MODEL", "MMINF_API_KEY", "OPENAI_API_KEY"] { env[k] = nil }
-        p.environment = env
-        p.currentDirectoryURL = dir
-        let out = Pipe()
-        let err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        let records = String(decoding: o, as: UTF8.self).split(separator: "\n").compactMap {
-            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
-        }
-        return (p.terminationStatus, records, String(decoding: e, as: UTF8.self))
+        let r = try Tools.shell(HeadlinePipeTests.line, in: dir, baseURL: baseURL)
+        return (r.status, r.records, r.stderr)
     }
 
     func testOnTheChatRouteWithImages() throws {

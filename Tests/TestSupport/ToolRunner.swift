@@ -167,3 +167,41 @@ public final class RunningTool {
         try? FileManager.default.removeItem(at: errFile)
     }
 }
+
+extension Tools {
+    /// Runs a bash script (`set -euo pipefail`) as a user would type it: the built
+    /// tools first on PATH, MMINF_BASE_URL set to `baseURL` (or unset), in `folder`.
+    public static func shell(_ script: String, in folder: URL, baseURL: String? = nil) throws -> ToolRun {
+        Glibc.signal(SIGPIPE, SIG_IGN)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = ["-c", "set -euo pipefail\n" + script]
+        var env = ProcessInfo.processInfo.environment
+        env["PATH"] = binDir.path + ":" + (env["PATH"] ?? "/usr/bin:/bin")
+        for k in ["MMINF_BASE_URL", "MMINF_MODEL", "MMINF_API_KEY", "OPENAI_API_KEY"] { env[k] = nil }
+        if let baseURL { env["MMINF_BASE_URL"] = baseURL }
+        p.environment = env
+        p.currentDirectoryURL = folder
+        p.standardInput = FileHandle.nullDevice
+        let out = Pipe()
+        let err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let group = DispatchGroup()
+        let o = Box()
+        let e = Box()
+        DispatchQueue.global().async(group: group) { o.data = out.fileHandleForReading.readDataToEndOfFile() }
+        DispatchQueue.global().async(group: group) { e.data = err.fileHandleForReading.readDataToEndOfFile() }
+        p.waitUntilExit()
+        group.wait()
+        return ToolRun(status: p.terminationStatus, stdout: o.data, stderr: String(decoding: e.data, as: UTF8.self))
+    }
+}
+
+extension ToolRun {
+    /// Each output line parsed as a JSON object (lines that are not are left out).
+    public var records: [[String: Any]] {
+        lines.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
+    }
+}
