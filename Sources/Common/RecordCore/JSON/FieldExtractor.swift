@@ -69,6 +69,11 @@ public final class FieldExtractor {
     var edgeStart: UnsafeMutablePointer<Int> = .allocate(capacity: 1)
     var edgeCount: UnsafeMutablePointer<Int> = .allocate(capacity: 1)
     var isLeaf: UnsafeMutablePointer<Bool> = .allocate(capacity: 1)
+    /// Each node's requested field ids, flat: `leafIDs[leafStart[id] ..< leafStart[id] + leafCount[id]]`.
+    var leafStart: UnsafeMutablePointer<Int> = .allocate(capacity: 1)
+    var leafCount: UnsafeMutablePointer<Int> = .allocate(capacity: 1)
+    var leafIDs: UnsafeMutablePointer<Int> = .allocate(capacity: 1)
+    var hasBelow: UnsafeMutablePointer<Bool> = .allocate(capacity: 1)
     var edges: UnsafeMutablePointer<Edge> = .allocate(capacity: 1)
     var keyPool: UnsafeMutablePointer<UInt8> = .allocate(capacity: 1)
 
@@ -85,6 +90,11 @@ public final class FieldExtractor {
         edgeStart = .allocate(capacity: n)
         edgeCount = .allocate(capacity: n)
         isLeaf = .allocate(capacity: n)
+        leafStart = .allocate(capacity: n)
+        leafCount = .allocate(capacity: n)
+        hasBelow = .allocate(capacity: n)
+        leafIDs = .allocate(capacity: max(1, order.reduce(0) { $0 + $1.leafIDs.count }))
+        var l = 0
         let totalEdges = order.reduce(0) { $0 + $1.keys.count }
         edges = .allocate(capacity: max(1, totalEdges))
         keyPool = .allocate(capacity: max(1, order.reduce(0) { $0 + $1.keys.reduce(0) { $0 + $1.bytes.count } }))
@@ -94,6 +104,13 @@ public final class FieldExtractor {
             edgeStart[id] = e
             edgeCount[id] = node.keys.count
             isLeaf[id] = !node.leafIDs.isEmpty
+            leafStart[id] = l
+            leafCount[id] = node.leafIDs.count
+            hasBelow[id] = !node.below.isEmpty
+            for leaf in node.leafIDs {
+                leafIDs[l] = leaf
+                l += 1
+            }
             for key in node.keys {
                 key.bytes.withUnsafeBufferPointer { (keyPool + k).update(from: $0.baseAddress!, count: $0.count) }
                 edges[e] = Edge(keyOffset: k, keyLength: key.bytes.count, child: order.firstIndex { $0 === key.node }!)
@@ -107,6 +124,10 @@ public final class FieldExtractor {
         edgeStart.deallocate()
         edgeCount.deallocate()
         isLeaf.deallocate()
+        leafStart.deallocate()
+        leafCount.deallocate()
+        leafIDs.deallocate()
+        hasBelow.deallocate()
         edges.deallocate()
         keyPool.deallocate()
     }
@@ -133,10 +154,12 @@ public final class FieldExtractor {
     func scan(_ r: inout JSONReader, node id: Int, into values: inout [JSONValue?]) throws {
         r.skipWhitespace()
         if isLeaf[id] {
-            let node = nodes[id]
             let v = try r.parseValue()
-            for leaf in node.leafIDs { values[leaf] = v }
-            for b in node.below { values[b.id] = v.value(at: b.rest) }
+            let start = leafStart[id]
+            for k in 0..<leafCount[id] { values[leafIDs[start &+ k]] = v }
+            if hasBelow[id] {
+                for b in nodes[id].below { values[b.id] = v.value(at: b.rest) }
+            }
             return
         }
         guard r.pos < r.end else {
