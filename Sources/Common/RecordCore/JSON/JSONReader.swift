@@ -213,17 +213,14 @@ public struct JSONReader {
                 // Two three-byte characters (most of Chinese) per step, tested as one word:
                 // leads 1110xxxx, continuations 10xxxxxx; E0 and ED leads (overlong or
                 // surrogate ranges) go the careful way below.
-                if i &+ 8 <= end {
+                while i &+ 8 <= end {
                     let w = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
-                    if w & 0x0000_C0C0_F0C0_C0F0 == 0x0000_8080_E080_80E0 {
-                        let a = UInt8(truncatingIfNeeded: w)
-                        let b = UInt8(truncatingIfNeeded: w >> 24)
-                        if a != 0xE0 && a != 0xED && b != 0xE0 && b != 0xED {
-                            i &+= 6
-                            advanced = true
-                            continue
-                        }
-                    }
+                    guard w & 0x0000_C0C0_F0C0_C0F0 == 0x0000_8080_E080_80E0 else { break }
+                    let a = UInt8(truncatingIfNeeded: w)
+                    let b = UInt8(truncatingIfNeeded: w >> 24)
+                    guard a != 0xE0 && a != 0xED && b != 0xE0 && b != 0xED else { break }
+                    i &+= 6
+                    advanced = true
                 }
                 let c0 = base[i]
                 if c0 >= 0xE1 && c0 <= 0xEF && c0 != 0xED && base[i &+ 1] & 0xC0 == 0x80
