@@ -119,7 +119,8 @@ struct ScoreCommand: ParsableCommand {
             let tool = try RecordTool(
                 name: "mminf-score", files: files, io: io, alsoWrites: engine.sideFiles(step: step))
             if reparse {
-                return try plan.reparseAll(tool, failuresPath: engine.failures ?? "\(step).failed.jsonl")
+                return try plan.reparseAll(
+                    tool, failuresPath: engine.failures ?? "\(step).failed.jsonl", statsPath: engine.stats)
             }
             let cache = try engine.openCache()
             try tool.process { tool in

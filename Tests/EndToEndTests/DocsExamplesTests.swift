@@ -2,7 +2,7 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// Every example in README.md and docs/*.md marked runnable is run here, so a
+/// Every example in README.md, ARCHITECTURE.md, CONTRIBUTING.md and docs/*.md marked runnable is run here, so a
 /// changed option or default fails a test instead of a reader.
 ///
 /// - A fence tagged `sh runnable` is a bash script (`set -euo pipefail`) that

@@ -1,6 +1,6 @@
 import RecordCore
 
-/// Settings of the request loop (docs/gen.md, "Engine").
+/// Settings of the request loop (docs/gen.md, "The request loop").
 public struct EngineOptions {
     public var concurrency = 64
     public var retries = 5

@@ -52,7 +52,7 @@ public struct ScoringPlan {
 
     /// `--reparse` over a whole input: a record without its stored judgement goes to
     /// the failures file, the others are re-read; exit 1 when any failed.
-    public func reparseAll(_ tool: RecordTool, failuresPath: String) throws {
+    public func reparseAll(_ tool: RecordTool, failuresPath: String, statsPath: String? = nil) throws {
         tool.summary.callsModel = true
         let failures = RejectStream(openingOnFirstWrite: failuresPath)
         defer { try? failures.close() }
@@ -67,6 +67,7 @@ public struct ScoringPlan {
                 }
             }
             try failures.closeCompleted()
+            if let statsPath { try tool.summary.writeStats(to: statsPath) }
         }
         if tool.summary.failed > 0 {
             throw ToolError(

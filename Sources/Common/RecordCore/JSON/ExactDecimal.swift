@@ -70,7 +70,7 @@ public struct ExactDecimal: Comparable {
     }
 
     /// A spelling that is the same for every way of writing the value: `1`, `1.0`,
-    /// `100e-2` and `0.01e2` are all `1e1` (0.1 × 10^1); zero is `0`.
+    /// `100e-2` and `0.01e2` are all `0.1e1` (0.1 × 10^1); zero is `0`.
     public var canonical: String {
         if digits.isEmpty { return "0" }
         return (negative ? "-" : "") + "0." + String(decoding: digits.map { $0 + 0x30 }, as: UTF8.self)

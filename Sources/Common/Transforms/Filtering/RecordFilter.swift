@@ -1,7 +1,7 @@
 import RecordCore
 
 /// What one mminf-filter run does to each record, applied in this order:
-/// extract, where, unique, set, keep/drop, format (docs/filter.md).
+/// number, extract, where, unique, set, keep/drop, format (docs/filter.md).
 public struct FilterPlan {
     /// `--number F`: a record without F gets its position in the input there,
     /// zero-padded to `numberWidth` digits as text (0: a plain number).

@@ -18,7 +18,8 @@ public enum SplitMode: String, CaseIterable, Sendable {
     case rawLines = "raw-lines"
 }
 
-/// Cuts text into parts. Parts are trimmed and empty ones skipped.
+/// Cuts text into parts. Parts are trimmed and empty ones skipped, except in
+/// `raw-lines` mode, which keeps every piece exactly.
 public struct TextSplitter {
     public var mode: SplitMode
     public var regex: Regex?
