@@ -102,3 +102,21 @@ final class HardeningInputTests: ToolTestCase {
         }
     }
 }
+
+/// A named pipe among the media fails its record instead of stalling the run.
+final class HardeningMediaPipeTests: ToolTestCase {
+    func testAFIFOAmongTheMediaFailsItsRecord() throws {
+        let d = try ChatDouble()
+        XCTAssertEqual(mkfifo(path("f.png"), 0o600), 0)
+        let started = Date()
+        let r = try Tools.run(
+            "mminf-gen",
+            [
+                "--base-url", d.baseURL, "--prompt", "x", "--progress", "0", "--media-root", dir.path, "--failures",
+                path("failed.jsonl"),
+            ], input: #"{"image":"f.png"}"# + "\n")
+        XCTAssertLessThan(Date().timeIntervalSince(started), 10)
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(try read("failed.jsonl").contains("not a file"))
+    }
+}

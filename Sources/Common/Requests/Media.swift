@@ -60,7 +60,10 @@ public final class MediaLoader {
     let root: String?
     let maxBytes: Int
     let extraImageFields: [String]
-    var digests: [FileStamp: String] = [:]
+    /// Each distinct file's SHA-256, 32 bytes beside its 40-byte stamp.
+    var digests: [FileStamp: [UInt8]] = [:]
+    /// `--media-root` with its links resolved, found once.
+    lazy var realRoot: String? = root.flatMap(MediaLoader.realPath)
 
     public init(root: String?, maxBytes: Int, extraImageFields: [String] = []) {
         self.root = root
@@ -102,7 +105,8 @@ public final class MediaLoader {
             return MediaItem(kind: kind, reference: ref, url: ref, mime: nil, base64: nil, keyReference: key)
         }
         let path = try resolve(ref, kind: kind)
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: a named pipe among the media must fail its record, not stall the run.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else {
             throw RecordError.message(
                 "\(kind.rawValue) \(path): cannot read it (\(String(cString: strerror(errno))))\(root == nil && !ref.hasPrefix("/") ? "; relative paths resolve against --media-root or the current folder" : "")"
@@ -123,6 +127,10 @@ public final class MediaLoader {
             while count < size {
                 let n = read(fd, buffer.baseAddress! + count, size - count)
                 if n < 0 && errno == EINTR { continue }
+                if n < 0 {
+                    throw RecordError.message(
+                        "\(kind.rawValue) \(path): cannot read it (\(String(cString: strerror(errno))))")
+                }
                 guard n > 0 else { break }
                 count += n
             }
@@ -136,13 +144,16 @@ public final class MediaLoader {
             )
         }
         let stamp = FileStamp(st)
-        let digest: String
+        let raw: [UInt8]
         if let known = digests[stamp] {
-            digest = known
+            raw = known
         } else {
-            digest = "sha256:" + SHA256.hex(bytes)
-            digests[stamp] = digest
+            let h = SHA256()
+            h.update(bytes)
+            raw = h.finish()
+            digests[stamp] = raw
         }
+        let digest = "sha256:" + SHA256.hexString(raw)
         return MediaItem(
             kind: kind, reference: ref, url: nil, mime: mime, base64: Base64.encodeToBytes(bytes: bytes),
             keyReference: digest)
@@ -155,7 +166,7 @@ public final class MediaLoader {
     func resolve(_ ref: String, kind: MediaItem.Kind) throws -> String {
         guard let root else { return ref }
         let joined = ref.hasPrefix("/") ? ref : (root as NSString).appendingPathComponent(ref)
-        guard let realRoot = MediaLoader.realPath(root) else {
+        guard let realRoot else {
             throw RecordError.message("--media-root \(root): cannot be read (\(String(cString: strerror(errno))))")
         }
         guard let real = MediaLoader.realPath(joined) else {

@@ -204,8 +204,8 @@ public func fieldList(_ s: String?) throws -> [FieldPath] {
 extension RecordTool {
     /// Request bodies and images are hundreds of KB: above glibc's default 128 KB
     /// each would be a fresh mmap whose every page faults in, then an munmap —
-    /// more system time than the work itself. Up to 32 MB, blocks come from the
-    /// heap and are reused; memory stays bounded by what is in flight.
+    /// more system time than the work itself. Up to 8 MB, blocks come from the
+    /// heap and are reused; larger ones (videos) are mmaps returned when freed.
     static func keepLargeBlocksOnTheHeap() {
         mminf_keep_large_blocks_on_heap()
     }
