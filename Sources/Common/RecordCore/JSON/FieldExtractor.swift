@@ -168,14 +168,7 @@ public final class FieldExtractor {
         }
         let c = r.base[r.pos]
         if c == UInt8(ascii: "{") && edgeCount[id] > 0 {
-            try r.enter()
-            r.pos += 1
-            r.skipWhitespace()
-            if r.pos < r.end && r.base[r.pos] == UInt8(ascii: "}") {
-                r.pos += 1
-                r.depth -= 1
-                return
-            }
+            if try r.open(close: UInt8(ascii: "}")) { return }
             // A key seen twice: the first one counts, as in the full parse (JSONObject's lookup).
             var seenMask: UInt64 = 0  // node ids below 64; others in `seen` (no allocation in the common case)
             var seen: [Int] = []
@@ -204,17 +197,9 @@ public final class FieldExtractor {
                 }
                 if try r.endOfMember(close: UInt8(ascii: "}"), what: "object member") { break }
             }
-            r.depth -= 1
         } else if c == UInt8(ascii: "[") && !nodes[id].indexes.isEmpty {
             let node = nodes[id]
-            try r.enter()
-            r.pos += 1
-            r.skipWhitespace()
-            if r.pos < r.end && r.base[r.pos] == UInt8(ascii: "]") {
-                r.pos += 1
-                r.depth -= 1
-                return
-            }
+            if try r.open(close: UInt8(ascii: "]")) { return }
             var index = 0
             while true {
                 if let child = node.indexes.first(where: { $0.index == index })?.node {
@@ -225,7 +210,6 @@ public final class FieldExtractor {
                 index += 1
                 if try r.endOfMember(close: UInt8(ascii: "]"), what: "array element") { break }
             }
-            r.depth -= 1
         } else {
             try r.skipValue()
         }

@@ -70,14 +70,7 @@ public struct JSONReader {
         switch base[pos] {
         case UInt8(ascii: "\""): try skipString()
         case UInt8(ascii: "{"):
-            try enter()
-            pos += 1
-            skipWhitespace()
-            if pos < end && base[pos] == UInt8(ascii: "}") {
-                pos += 1
-                depth -= 1
-                return
-            }
+            if try open(close: UInt8(ascii: "}")) { return }
             while true {
                 skipWhitespace()
                 guard pos < end, base[pos] == UInt8(ascii: "\"") else { throw fail(expectedKey()) }
@@ -86,29 +79,30 @@ public struct JSONReader {
                 try skipValue()
                 if try endOfMember(close: UInt8(ascii: "}"), what: "object member") { break }
             }
-            depth -= 1
         case UInt8(ascii: "["):
-            try enter()
-            pos += 1
-            skipWhitespace()
-            if pos < end && base[pos] == UInt8(ascii: "]") {
-                pos += 1
-                depth -= 1
-                return
-            }
+            if try open(close: UInt8(ascii: "]")) { return }
             while true {
                 try skipValue()
                 if try endOfMember(close: UInt8(ascii: "]"), what: "array element") { break }
             }
-            depth -= 1
         default:
             _ = try scalarValue(build: false)
         }
     }
 
-    @inline(__always) mutating func enter() throws {
+    /// Steps into the object or array whose bracket is at `pos`. True when it is empty: then it is
+    /// already closed and left, so the caller has no members to read.
+    @inline(__always) mutating func open(close: UInt8) throws -> Bool {
         depth += 1
         if depth > JSONReader.maxDepth { throw fail("nesting deeper than \(JSONReader.maxDepth) levels") }
+        pos += 1
+        skipWhitespace()
+        if pos < end && base[pos] == close {
+            pos += 1
+            depth -= 1
+            return true
+        }
+        return false
     }
 
     func expectedKey() -> String {
@@ -128,7 +122,7 @@ public struct JSONReader {
         pos += 1
     }
 
-    /// After a member: `,` continues (false), the closing bracket ends (true).
+    /// After a member: `,` continues (false); the closing bracket ends the container and leaves it (true).
     @inline(__always) mutating func endOfMember(close: UInt8, what: String) throws -> Bool {
         skipWhitespace()
         guard pos < end else {
@@ -143,6 +137,7 @@ public struct JSONReader {
         }
         if c == close {
             pos += 1
+            depth -= 1
             return true
         }
         throw fail("expected ',' or '\(Character(UnicodeScalar(close)))' after an \(what), found \(describe(c))")
@@ -258,15 +253,8 @@ public struct JSONReader {
         switch base[pos] {
         case UInt8(ascii: "\""): return .string(try parseString())
         case UInt8(ascii: "{"):
-            try enter()
-            pos += 1
             var object = JSONObject()
-            skipWhitespace()
-            if pos < end && base[pos] == UInt8(ascii: "}") {
-                pos += 1
-                depth -= 1
-                return .object(object)
-            }
+            if try open(close: UInt8(ascii: "}")) { return .object(object) }
             while true {
                 skipWhitespace()
                 guard pos < end, base[pos] == UInt8(ascii: "\"") else { throw fail(expectedKey()) }
@@ -276,23 +264,14 @@ public struct JSONReader {
                 object.members.append((key, value))
                 if try endOfMember(close: UInt8(ascii: "}"), what: "object member") { break }
             }
-            depth -= 1
             return .object(object)
         case UInt8(ascii: "["):
-            try enter()
-            pos += 1
             var array: [JSONValue] = []
-            skipWhitespace()
-            if pos < end && base[pos] == UInt8(ascii: "]") {
-                pos += 1
-                depth -= 1
-                return .array(array)
-            }
+            if try open(close: UInt8(ascii: "]")) { return .array(array) }
             while true {
                 array.append(try parseValue())
                 if try endOfMember(close: UInt8(ascii: "]"), what: "array element") { break }
             }
-            depth -= 1
             return .array(array)
         default:
             return try scalarValue(build: true)
