@@ -142,18 +142,21 @@ public final class OutputSink {
 
     /// Pushes zstd's buffered output out: to a block boundary (flush) or the end of the frame.
     func drainCompressor(_ mode: ZSTD_EndDirective) throws {
-        guard let cctx else { return }
+        guard cctx != nil else { return }
         var input = ZSTD_inBuffer(src: nil, size: 0, pos: 0)
-        while true {
-            var output = ZSTD_outBuffer(dst: zbuffer, size: zcapacity, pos: 0)
-            let r = ZSTD_compressStream2(cctx, &output, &input, mode)
-            if ZSTD_isError(r) != 0 {
-                throw OutputError(
-                    destination: name, message: "zstd: \(String(cString: ZSTD_getErrorName(r)))", closed: false)
-            }
-            try writeAll(zbuffer!, output.pos)
-            if r == 0 { break }
+        while try compressStep(&input, mode) != 0 {}
+    }
+
+    /// One pass of zstd over `input`, its output written; returns how much zstd still holds back.
+    func compressStep(_ input: inout ZSTD_inBuffer, _ mode: ZSTD_EndDirective) throws -> Int {
+        var output = ZSTD_outBuffer(dst: zbuffer, size: zcapacity, pos: 0)
+        let r = ZSTD_compressStream2(cctx, &output, &input, mode)
+        if ZSTD_isError(r) != 0 {
+            throw OutputError(
+                destination: name, message: "zstd: \(String(cString: ZSTD_getErrorName(r)))", closed: false)
         }
+        try writeAll(zbuffer!, output.pos)
+        return r
     }
 
     func flushBuffer() throws {
@@ -165,17 +168,9 @@ public final class OutputSink {
 
     /// Hands bytes to the compressor or straight to the file.
     func emit(_ p: UnsafePointer<UInt8>, _ n: Int) throws {
-        guard let cctx else { return try writeAll(p, n) }
+        guard cctx != nil else { return try writeAll(p, n) }
         var input = ZSTD_inBuffer(src: p, size: n, pos: 0)
-        while input.pos < input.size {
-            var output = ZSTD_outBuffer(dst: zbuffer, size: zcapacity, pos: 0)
-            let r = ZSTD_compressStream2(cctx, &output, &input, ZSTD_e_continue)
-            if ZSTD_isError(r) != 0 {
-                throw OutputError(
-                    destination: name, message: "zstd: \(String(cString: ZSTD_getErrorName(r)))", closed: false)
-            }
-            try writeAll(zbuffer!, output.pos)
-        }
+        while input.pos < input.size { _ = try compressStep(&input, ZSTD_e_continue) }
     }
 
     func writeAll(_ p: UnsafePointer<UInt8>, _ n: Int) throws {
