@@ -15,14 +15,16 @@ final class VLLMFaithfulTests: ToolTestCase {
         let process = Process()
         let port: Int
         let log: String
-        init(python: String, log: String, template: String = "chatml") throws {
+        init(python: String, log: String, template: String = "chatml", flags: [String] = []) throws {
             self.log = log
             let portFile = log + ".port"
             process.executableURL = URL(fileURLWithPath: python)
-            process.arguments = [
-                packageRoot.appendingPathComponent("Tests/vllm_faithful/server.py").path, "--port", "0", "--port-file",
-                portFile, "--log", log, "--template", template,
-            ]
+            process.arguments =
+                [
+                    packageRoot.appendingPathComponent("Tests/vllm_faithful/server.py").path, "--port", "0",
+                    "--port-file",
+                    portFile, "--log", log, "--template", template,
+                ] + flags
             process.standardError = FileHandle.nullDevice
             try process.run()
             var found: Int?
@@ -76,12 +78,28 @@ final class VLLMFaithfulTests: ToolTestCase {
         return list.split(separator: ":").map(String.init)
     }
 
+    /// The transformers a Python has, read from its package metadata (no import).
+    func transformersVersion(_ python: String) throws -> String {
+        let p = Process()
+        let out = Pipe()
+        p.executableURL = URL(fileURLWithPath: python)
+        p.arguments = ["-c", "import importlib.metadata as m; print(m.version('transformers'))"]
+        p.standardOutput = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     func testTheHookRendersAnOpenUserTurnOnEveryTransformers() throws {
         try VLLMFaithfulTests.png.write(to: dir.appendingPathComponent("a.png"))
+        var majors: Set<Substring> = []
         for python in try pythons() {
+            let installed = try transformersVersion(python)
+            majors.insert(installed.prefix { $0 != "." })
             // ChatML ends a turn with <|im_end|>; the other template with only a blank line.
             for template in ["chatml", "blank-line"] {
-                let version = (python.contains("4.49") ? "4.49" : "5.x") + " " + template
+                let version = "transformers \(installed) \(template)"
                 let server = try Server(python: python, log: path("server-\(version).log"), template: template)
                 // No seed; a seed; a "seed" of only a line break, which is no seed.
                 for seed in [nil, "What is", "\n"] {
@@ -99,10 +117,30 @@ final class VLLMFaithfulTests: ToolTestCase {
                             render.hasSuffix("<|vision_end|>") || render.hasSuffix("<|vision_end|> "),
                             "\(version) seed \(seed.debugDescription): open right after the image: …\(shown)")
                         // 4.49 leaves the turn closed for an empty text; the proof picked a single space there.
-                        XCTAssertEqual(try sentText(server.log), version.hasPrefix("4.49") ? " " : "", version)
+                        XCTAssertEqual(try sentText(server.log), installed.hasPrefix("4.") ? " " : "", version)
                     }
                 }
             }
         }
+        XCTAssertEqual(majors, ["4", "5"], "MMINF_TEST_TRANSFORMERS_PYTHONS names a transformers 4 and a 5")
+    }
+
+    /// A server that drops continue_final_message (vLLM from before the field) renders every
+    /// user turn closed: the run stops before its first request and says why, and no record
+    /// is written as if answered.
+    func testAServerThatClosesTheTurnStopsTheRunBeforeAnyRequest() throws {
+        try VLLMFaithfulTests.png.write(to: dir.appendingPathComponent("a.png"))
+        let python = try XCTUnwrap(try pythons().first)
+        let server = try Server(python: python, log: path("server-closed.log"), flags: ["--ignore-continue"])
+        let r = try Tools.run(
+            "mminf-gen", ["--base-url", server.baseURL, "--truncate", "--progress", "0", "--media-root", dir.path],
+            input: #"{"id":"a","image":"a.png"}"# + "\n")
+        XCTAssertNotEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("does not leave the user turn open"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("<|im_end|>"), "the message shows how the render ends: \(r.stderr)")
+        XCTAssertTrue(r.stdout.isEmpty, "no record is written as if answered")
+        XCTAssertEqual(server.renders(), [], "no chat request was sent")
+        let tokenized = ((try? String(contentsOfFile: server.log, encoding: .utf8)) ?? "").contains("/tokenize")
+        XCTAssertTrue(tokenized, "the proof asked the server to render the hook")
     }
 }

@@ -10,7 +10,7 @@ template with vision markers and a byte-level tokenizer built here (no model,
 no download, no torch).
 
 Usage:
-    python server.py --port 0 --port-file F [--log FILE] [--no-token-strs] [--template chatml|blank-line]
+    python server.py --port 0 --port-file F [--log FILE] [--no-token-strs] [--ignore-continue] [--template chatml|blank-line]
 
 Endpoints, in vLLM's shapes:
     GET  /version, /health, /v1/models
@@ -22,6 +22,8 @@ Endpoints, in vLLM's shapes:
                      {"count", "max_model_len", "tokens"[, "token_strs"]}
     POST /detokenize {"tokens"} -> {"prompt"}
 --no-token-strs answers as vLLM versions without return_token_strs do.
+--ignore-continue drops continue_final_message, as vLLM releases from before
+the field do: every user turn is rendered closed.
 Loopback only. SIGTERM ends it.
 """
 import argparse
@@ -107,9 +109,12 @@ def hf_messages(messages):
     return out
 
 
+IGNORE_CONTINUE = False
+
+
 def render(body):
     add_gen = body.get("add_generation_prompt", True)
-    cont = body.get("continue_final_message", False)
+    cont = body.get("continue_final_message", False) and not IGNORE_CONTINUE
     if add_gen and cont:
         raise ValueError("Cannot set both `continue_final_message` and `add_generation_prompt` to True.")
     return TOKENIZER.apply_chat_template(
@@ -188,8 +193,11 @@ def main():
     ap.add_argument("--port-file")
     ap.add_argument("--log")
     ap.add_argument("--no-token-strs", action="store_true")
+    ap.add_argument("--ignore-continue", action="store_true")
     ap.add_argument("--template", choices=sorted(TEMPLATES), default="chatml")
     a = ap.parse_args()
+    global IGNORE_CONTINUE
+    IGNORE_CONTINUE = a.ignore_continue
     TOKENIZER.chat_template = TEMPLATES[a.template]
     server = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
     server.log_path = a.log
