@@ -77,6 +77,7 @@ final class EightPipelinesTests: ToolTestCase {
             (($0.body["messages"] as? [[String: Any]])?.last?["content"] as? [[String: Any]])?.last?["text"] as? String
                 == "What colour is the bicycle?"
         }
+        XCTAssertFalse(respond.isEmpty, "the respond step's requests are found by their instruction")
         for r in respond {
             let parts = ((r.body["messages"] as? [[String: Any]])?.last?["content"] as? [[String: Any]]) ?? []
             XCTAssertEqual(parts.filter { $0["type"] as? String == "image_url" }.count, 1)
