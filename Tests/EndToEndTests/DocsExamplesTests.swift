@@ -92,7 +92,12 @@ final class DocsExamplesTests: ToolTestCase {
 
     func testEveryRunnableExampleRuns() throws {
         let all = try DocsExamplesTests.examples()
-        XCTAssertGreaterThanOrEqual(all.count, 9, "the docs mark their runnable examples")
+        // The runnable blocks each page has today: an untagged or deleted one fails here.
+        let floor = ["README.md": 2, "docs/filter.md": 6, "docs/gen.md": 1, "docs/split.md": 2]
+        for (file, least) in floor {
+            XCTAssertGreaterThanOrEqual(
+                all.filter { $0.file == file }.count, least, "\(file) marks its runnable examples")
+        }
         var double: ChatDouble?
         for e in all {
             let place = "\(e.file):\(e.line)"
