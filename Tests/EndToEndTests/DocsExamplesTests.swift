@@ -62,6 +62,14 @@ final class DocsExamplesTests: ToolTestCase {
         return found
     }
 
+    /// The docs' placeholder GPU hosts, and the `$VL`/`$LLM` their pipes share across
+    /// blocks, pointed at the harness's server.
+    static func pointed(_ script: String, at baseURL: String?) -> String {
+        guard let baseURL else { return script }
+        return "VL='--base-url \(baseURL)'; LLM='--base-url \(baseURL)'\n"
+            + script.replacingOccurrences(of: #"http://gpu[0-9]+:8000/v1"#, with: baseURL, options: .regularExpression)
+    }
+
     static func normalized(_ s: String) -> String {
         s.replacingOccurrences(
             of: #"\d+\.\d+s( \([0-9.]+[kM]?/s\))?"#, with: "<time>", options: .regularExpression
@@ -81,7 +89,9 @@ final class DocsExamplesTests: ToolTestCase {
             try png.write(to: work.appendingPathComponent("img\(i).png"))
             lines.append(#"{"id":"img-\#(i)","image":"img\#(i).png"}"#)
         }
-        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: work.appendingPathComponent("imgs.jsonl"))
+        for name in ["imgs.jsonl", "images.jsonl"] {
+            try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: work.appendingPathComponent(name))
+        }
         // captions.jsonl: the bundled descriptions, under the name a captioning step writes.
         let descriptions = try String(
             contentsOf: packageRoot.appendingPathComponent("examples/data/descriptions.jsonl"), encoding: .utf8)
@@ -93,7 +103,7 @@ final class DocsExamplesTests: ToolTestCase {
     func testEveryRunnableExampleRuns() throws {
         let all = try DocsExamplesTests.examples()
         // The runnable blocks each page has today: an untagged or deleted one fails here.
-        let floor = ["README.md": 2, "docs/filter.md": 6, "docs/gen.md": 1, "docs/split.md": 2]
+        let floor = ["README.md": 4, "docs/filter.md": 6, "docs/gen.md": 2, "docs/score.md": 1, "docs/split.md": 2]
         for (file, least) in floor {
             XCTAssertGreaterThanOrEqual(
                 all.filter { $0.file == file }.count, least, "\(file) marks its runnable examples")
@@ -143,7 +153,7 @@ final class DocsExamplesTests: ToolTestCase {
                 }
                 try check()
             } else {
-                let r = try Tools.shell(e.body, in: folder, baseURL: baseURL)
+                let r = try Tools.shell(DocsExamplesTests.pointed(e.body, at: baseURL), in: folder, baseURL: baseURL)
                 let (status, out, err) = (r.status, r.out, r.stderr)
                 XCTAssertEqual(status, 0, "\(place) exited \(status):\n\(e.body)\n\(err)")
                 if let want = e.output {
