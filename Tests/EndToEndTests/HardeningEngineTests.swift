@@ -84,10 +84,12 @@ final class HardeningEngineTests: ToolTestCase {
     func testRetryAfterIsCapped() throws {
         let d = try ChatDouble(faults: #"{"preset": ["429", "ok"], "retry_after": 86400}"#)
         let started = Date()
-        let r = try gen(d, ["--max-retry-wait", "1"], input: records(1))
+        let r = try gen(d, ["--max-retry-wait", "2", "--progress", "0.25"], input: records(1))
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertLessThan(Date().timeIntervalSince(started), 10, "waited the cap, not a day")
         XCTAssertEqual(try d.requests().count, 2)
+        // The progress line shows the request that waits, not an idle run.
+        XCTAssertTrue(r.stderr.contains("0 in flight, 1 waiting to retry"), r.stderr)
     }
 
     func testAnEndlessBodyFailsItsRecordWithoutRetrying() throws {
