@@ -31,7 +31,7 @@ final class HardeningInputTests: ToolTestCase {
                 #"{"id":0,"image":"sub/in.png"}"#,  // inside: sent
                 #"{"id":1,"image":"../outside.png"}"#,  // climbs out
                 #"{"id":2,"image":"\#(path("outside.png"))"}"#,  // absolute, outside
-                #"{"id":3,"image":"link.png"}"#,  // a link that leads out
+                #"{"id":3,"images":["sub/in.png","link.png"]}"#,  // a link that leads out, second in a list
                 #"{"id":4,"image":"\#(path("root/sub/in.png"))"}"#,  // absolute, inside: sent
             ].joined(separator: "\n") + "\n"
         let r = try gen(d, ["--media-root", path("root")], input: records)
@@ -40,6 +40,10 @@ final class HardeningInputTests: ToolTestCase {
         let failed = try read("failed.jsonl").split(separator: "\n").map(String.init)
         XCTAssertEqual(failed.count, 3)
         for f in failed { XCTAssertTrue(f.contains("outside --media-root"), f) }
+        // Each names the field that held the path.
+        XCTAssertEqual(failed.filter { $0.contains("field 'image': image ") }.count, 2, failed.joined(separator: "\n"))
+        XCTAssertEqual(
+            failed.filter { $0.contains("field 'images[1]': image ") }.count, 1, failed.joined(separator: "\n"))
         XCTAssertEqual(try d.requests().count, 2, "nothing outside the root reached the server")
         // Without --media-root, any local path is read (as documented).
         let open = try gen(d, [], input: #"{"id":9,"image":"\#(path("outside.png"))"}"# + "\n")
@@ -117,6 +121,8 @@ final class HardeningMediaPipeTests: ToolTestCase {
             ], input: #"{"image":"f.png"}"# + "\n")
         XCTAssertLessThan(Date().timeIntervalSince(started), 10)
         XCTAssertEqual(r.status, 1, r.stderr)
-        XCTAssertTrue(try read("failed.jsonl").contains("not a file"))
+        let failed = try read("failed.jsonl")
+        XCTAssertTrue(failed.contains("field 'image': image "), failed)
+        XCTAssertTrue(failed.contains("not a file"), failed)
     }
 }

@@ -79,19 +79,25 @@ public final class MediaLoader {
             guard let v = o[field] else { continue }
             let kind: MediaItem.Kind = isVideo ? .video : .image
             let refs: [JSONValue]
+            var isList = false
             switch v {
             case .null: continue
-            case .array(let a): refs = a
+            case .array(let a): (refs, isList) = (a, true)
             default: refs = [v]
             }
-            for r in refs {
+            for (i, r) in refs.enumerated() {
+                // The field the message names: `images[1]` for a list's second entry.
+                let place = isList ? "\(field)[\(i)]" : field
                 guard case .string(let s) = r, !s.isEmpty else {
                     throw RecordError.field(
-                        field,
+                        place,
                         "holds \(r.typeName == "string" ? "an empty string" : "a \(r.typeName)"); media fields hold paths or URLs"
                     )
                 }
-                let item = try load(s, kind: kind)
+                let item: MediaItem
+                do { item = try load(s, kind: kind) } catch RecordError.message(let m) {
+                    throw RecordError.field(place, m)
+                }
                 // `image` and `images` naming the same picture send it once.
                 if !out.contains(where: { $0.keyReference == item.keyReference }) { out.append(item) }
             }
