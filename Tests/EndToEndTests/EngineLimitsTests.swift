@@ -62,8 +62,9 @@ final class EngineLimitsTests: ToolTestCase {
     }
 
     func testWindowBoundsWhatIsReadPastASlowRecord() throws {
-        // Record 0 hangs until its 1.5 s timeout, then its retry succeeds. With a window of 4,
-        // only records 0-3 may be out meanwhile, however high the concurrency.
+        // The first request to arrive hangs until its 1.5 s timeout, then its retry succeeds.
+        // That is record k of 0-3 (four go out at once, in any order); records before it are
+        // written, so with a window of 4 only records 0 to k+3 may be out meanwhile.
         let d = try ChatDouble(faults: #"{"preset": ["hang"]}"#)
         let r = try gen(d, ["--window", "4", "--timeout", "1.5", "--retries", "2"], 20)
         XCTAssertEqual(r.status, 0, r.stderr)
@@ -71,7 +72,10 @@ final class EngineLimitsTests: ToolTestCase {
             r.lines.map { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["id"] as? Int },
             Array(0..<20), "input order")
         let t = try arrivals(d)
-        XCTAssertEqual(t.filter { $0 - t[0] < 1.0 }.count, 4, "\(t.map { $0 - t[0] })")
+        let hung = try XCTUnwrap(d.requests().first { $0.dict["action"] as? String == "hang" })
+        let text = try XCTUnwrap((hung.body["messages"] as? [[String: Any]])?.last?["content"] as? String)
+        let k = try XCTUnwrap((0..<4).first { text == "Ask about topic \($0)." }, text)
+        XCTAssertEqual(t.filter { $0 - t[0] < 1.0 }.count, k + 4, "record \(k) hung: \(t.map { $0 - t[0] })")
         // Without the window, all 20 go out at once.
         let d2 = try ChatDouble(faults: #"{"preset": ["hang"]}"#)
         XCTAssertEqual(try gen(d2, ["--timeout", "1.5", "--retries", "2"], 20).status, 0)
