@@ -120,7 +120,8 @@ struct ScoreCommand: ParsableCommand {
                 name: "mminf-score", files: files, io: io, alsoWrites: engine.sideFiles(step: step))
             if reparse {
                 return try plan.reparseAll(
-                    tool, failuresPath: engine.failures ?? "\(step).failed.jsonl", statsPath: engine.stats)
+                    tool, failuresPath: engine.failures ?? "\(step).failed.jsonl", statsPath: engine.stats,
+                    maxFailures: try engine.failureBudget())
             }
             let cache = try engine.openCache()
             try tool.process { tool in

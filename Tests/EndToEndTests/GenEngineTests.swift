@@ -118,6 +118,27 @@ final class GenEngineTests: ToolTestCase {
         XCTAssertEqual(try d.requests().count, 4, "no retry of a 400 or 422")
     }
 
+    func testMaxFailuresEndsWithStatusZeroWithinTheBudgetOnly() throws {
+        // Two of four records fail for good (400, 422): 50% of those read.
+        for (budget, status) in [("2", 0), ("50%", 0), ("1", 1), ("49.9%", 1), ("0", 1)] {
+            let d = try ChatDouble(faults: #"{"preset":["ok","400","422","ok"]}"#)
+            let r = try gen(d, ["--concurrency", "1", "--no-history", "--max-failures", budget], input: records(4))
+            XCTAssertEqual(r.status, Int32(status), "--max-failures \(budget): \(r.stderr)")
+            XCTAssertEqual(r.lines.count, 2, "the output is complete either way")
+            XCTAssertEqual(try read("failed.jsonl").split(separator: "\n").count, 2)
+            if status == 0 {
+                XCTAssertTrue(r.stderr.contains("(within --max-failures \(budget))"), r.stderr)
+            } else if budget != "0" {
+                XCTAssertTrue(r.stderr.contains("more than --max-failures \(budget) of 4"), r.stderr)
+            }
+        }
+        for bad in ["-1", "101%", "x", "1.5"] {
+            let r = try Tools.run("mminf-gen", ["--max-failures=" + bad, "--base-url", "http://127.0.0.1:9/v1"])
+            XCTAssertEqual(r.status, 64, r.stderr)
+            XCTAssertTrue(r.stderr.contains("--max-failures \(bad):"), r.stderr)
+        }
+    }
+
     func testTimeoutsMalformedAndTrickleAreRetried() throws {
         let d = try ChatDouble(faults: #"{"preset":["hang","malformed","trickle","ok"]}"#)
         let r = try gen(d, ["--concurrency", "1", "--timeout", "1.5", "--no-history"], input: records(2))

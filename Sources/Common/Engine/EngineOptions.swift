@@ -20,6 +20,8 @@ public struct EngineOptions {
     public var maxRetryWait = 120.0
     /// The most bytes of one answer read; a longer answer fails its record.
     public var maxResponseBytes = 64 << 20
+    /// Failed records that still end the run with status 0.
+    public var maxFailures = FailureBudget.none
     public var backoffBase = 0.5
     public var backoffCap = 30.0
     public init() {}

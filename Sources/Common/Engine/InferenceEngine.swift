@@ -109,12 +109,12 @@ public final class InferenceEngine {
         }
         try failures.closeCompleted()
         if let path = options.statsPath { try tool.summary.writeStats(to: path) }
-        if tool.summary.failed > 0 {
-            let f = failuresPath
-            throw ToolError(
-                "\(tool.summary.failed) record\(tool.summary.failed == 1 ? "" : "s") failed; they are in \(f) with the reasons (rerun them with the same --cache to keep what succeeded)",
-                status: .recordsFailed)
-        }
+        let failed = tool.summary.failed
+        if let error = options.maxFailures.verdict(
+            failed: failed, of: tool.summary.recordsIn,
+            message:
+                "\(failed) record\(failed == 1 ? "" : "s") failed; they are in \(failuresPath) with the reasons (rerun them with the same --cache to keep what succeeded)"
+        ) { throw error }
     }
 
     var failuresPath: String { options.failuresPath ?? "\(options.step).failed.jsonl" }

@@ -210,6 +210,10 @@ public struct EngineOptionGroup: ParsableArguments {
         help: ArgumentHelp(
             "Where records that fail go, with the reason (default STEP.failed.jsonl).", valueName: "FILE")) public
         var failures: String?
+    @Option(
+        help: ArgumentHelp(
+            "Failed records (a count, or a percentage of those read) that still end the run with status 0; more fail it.",
+            valueName: "N|P%")) public var maxFailures = "0"
     @Option(help: ArgumentHelp("Write the final figures as JSON to FILE.", valueName: "FILE")) public var stats: String?
     @Option(help: ArgumentHelp("Seconds between progress lines on stderr (0: none).", valueName: "S")) public
         var progress = 10.0
@@ -236,12 +240,19 @@ public struct EngineOptionGroup: ParsableArguments {
             throw ValidationError("--max-retry-wait must be 0 or more seconds")
         }
         guard maxResponseBytes >= 1024 else { throw ValidationError("--max-response-bytes must be at least 1024") }
+        _ = try failureBudget()
         if cacheReadOnly && cache == nil { throw ValidationError("--cache-read-only goes with --cache FILE") }
     }
 
     /// The files a model step writes besides its output, for RecordTool to claim and check at start.
     public func sideFiles(step: String) -> [(path: String, option: String)] {
         [(failures ?? "\(step).failed.jsonl", "--failures")] + (stats.map { [($0, "--stats")] } ?? [])
+    }
+
+    public func failureBudget() throws -> FailureBudget {
+        do { return try FailureBudget(parsing: maxFailures) } catch let e as ToolError {
+            throw ValidationError(e.message)
+        }
     }
 
     /// The response cache, opened and proven writable (or read-only) before any request.
@@ -251,6 +262,7 @@ public struct EngineOptionGroup: ParsableArguments {
 
     public func engineOptions(step: String, headers: [String]) -> EngineOptions {
         var o = EngineOptions()
+        o.maxFailures = (try? failureBudget()) ?? .none  // validate() has checked it
         o.concurrency = concurrency
         o.retries = retries
         o.timeout = timeout

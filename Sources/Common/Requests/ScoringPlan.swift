@@ -51,8 +51,10 @@ public struct ScoringPlan {
     }
 
     /// `--reparse` over a whole input: a record without its stored judgement goes to
-    /// the failures file, the others are re-read; exit 1 when any failed.
-    public func reparseAll(_ tool: RecordTool, failuresPath: String, statsPath: String? = nil) throws {
+    /// the failures file, the others are re-read; exit 1 when more failed than --max-failures allows.
+    public func reparseAll(
+        _ tool: RecordTool, failuresPath: String, statsPath: String? = nil, maxFailures: FailureBudget = .none
+    ) throws {
         tool.summary.callsModel = true
         let failures = RejectStream(openingOnFirstWrite: failuresPath)
         defer { try? failures.close() }
@@ -69,11 +71,11 @@ public struct ScoringPlan {
             try failures.closeCompleted()
             if let statsPath { try tool.summary.writeStats(to: statsPath) }
         }
-        if tool.summary.failed > 0 {
-            throw ToolError(
-                "\(tool.summary.failed) record\(tool.summary.failed == 1 ? "" : "s") had no stored judgement; they are in \(failuresPath)",
-                status: .recordsFailed)
-        }
+        let failed = tool.summary.failed
+        if let error = maxFailures.verdict(
+            failed: failed, of: tool.summary.recordsIn,
+            message: "\(failed) record\(failed == 1 ? "" : "s") had no stored judgement; they are in \(failuresPath)")
+        { throw error }
     }
 
     /// `--reparse`: read the scores again from the judgements in history, with no model.
