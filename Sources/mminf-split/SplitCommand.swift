@@ -21,7 +21,7 @@ struct SplitCommand: ParsableCommand {
                         consecutive records with the same KEY become one; each collected
                         field becomes an array. A group whose "part" says it had more
                         members than arrived is dropped (--incomplete keep keeps it).
-              shards    --shards N [--key F] -o 'out-{shard}.jsonl.zst'
+              shards    --shards N [--key F | --contiguous] -o 'out-{shard}.jsonl.zst'
                         a stable hash of F picks the shard (same on every run and
                         machine); without --key, round robin.
               sample    --sample N | --sample P% [--seed S]
@@ -77,6 +77,12 @@ struct SplitCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write N shard files named by -o with {shard} in it.", valueName: "N"))
     var shards: Int?
 
+    @Flag(
+        help: ArgumentHelp(
+            "With --shards: contiguous blocks of the input, so the shards concatenated in order are the input (reads FILEs twice; not stdin)."
+        ))
+    var contiguous = false
+
     @Option(help: ArgumentHelp("With --shards: the field whose hash picks the shard.", valueName: "FIELD"))
     var key: String?
 
@@ -93,6 +99,9 @@ struct SplitCommand: ParsableCommand {
         if modes != 1 { throw ValidationError("choose one of --field (explode), --join, --shards or --sample") }
         if by == .regex && regex == nil { throw ValidationError("--by regex needs --regex RE") }
         if let maxParts, maxParts < 1 { throw ValidationError("--max-parts must be at least 1") }
+        if contiguous && (shards == nil || key != nil || files.isEmpty || files.contains("-")) {
+            throw ValidationError("--contiguous goes with --shards N, input FILEs (it counts them first) and no --key")
+        }
         if let shards, shards < 1 { throw ValidationError("--shards must be at least 1") }
         if shards != nil && !(io.output ?? "").contains("{shard}") {
             throw ValidationError("--shards needs -o with {shard} in the name, e.g. -o 'part-{shard}.jsonl.zst'")
@@ -154,7 +163,9 @@ struct SplitCommand: ParsableCommand {
         stdoutOptions.output = nil
         let tool = try RecordTool(name: "mminf-split", files: files, io: stdoutOptions)
         try tool.process {
-            try ShardWriter(count: n, key: key).run($0, pattern: io.output!, zstd: io.zstd, level: io.level)
+            let total = contiguous ? try ShardWriter.countRecords(files) : nil
+            try ShardWriter(count: n, key: key, blocksOf: total).run(
+                $0, pattern: io.output!, zstd: io.zstd, level: io.level)
         }
     }
 

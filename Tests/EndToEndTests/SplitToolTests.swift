@@ -59,6 +59,27 @@ final class SplitToolTests: ToolTestCase {
         XCTAssertTrue(kept.lines[0].hasPrefix(#"{"id":"a""#))
     }
 
+    func testContiguousShardsConcatenateToTheInput() throws {
+        // Blank lines and a .json array among the inputs: blocks count records, not lines.
+        let a = try write("a.jsonl", (0..<7).map { #"{"v":\#($0)}"# }.joined(separator: "\n\n") + "\n")
+        let b = try write("b.json", "[" + (7..<10).map { #"{"v":\#($0)}"# }.joined(separator: ",") + "]")
+        for n in [1, 3, 4, 12] {
+            let r = try Tools.run("mminf-split", ["--shards", "\(n)", "--contiguous", "-o", path("c\(n)-{shard}.jsonl"), a, b])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let width = String(n - 1).count
+            let shards = try (0..<n).map { i -> [String] in
+                let name = "c\(n)-" + String(repeating: "0", count: width - String(i).count) + "\(i).jsonl"
+                return try read(name).split(separator: "\n").map(String.init)
+            }
+            XCTAssertEqual(shards.flatMap { $0 }, (0..<10).map { #"{"v":\#($0)}"# }, "\(n) shards in order")
+            let sizes = shards.map(\.count)
+            XCTAssertLessThanOrEqual(sizes.max()! - sizes.min()!, 1, "even blocks: \(sizes)")
+        }
+        let stdin = try Tools.run("mminf-split", ["--shards", "2", "--contiguous", "-o", path("x-{shard}")], input: "{}\n")
+        XCTAssertEqual(stdin.status, 64)
+        XCTAssertTrue(stdin.stderr.contains("--contiguous goes with --shards N, input FILEs"), stdin.stderr)
+    }
+
     func testShardsAreStableAndCompressed() throws {
         let records = (0..<300).map { #"{"id":"r\#($0)","v":\#($0)}"# }
         let input = try write("in.jsonl", records.joined(separator: "\n") + "\n")

@@ -2,14 +2,27 @@ import Foundation
 import RecordCore
 
 /// Writes each record to one of N files: a stable hash of a key picks the file
-/// (the same on every run and machine), or round robin without a key.
+/// (the same on every run and machine), or round robin without a key, or
+/// contiguous blocks of an input of known length (shard files concatenated in
+/// order give the input back in order, which is how sharded pipelines merge).
 public struct ShardWriter {
     public let count: Int
     public let key: FieldPath?
+    /// The number of records when shards are contiguous blocks.
+    public let blocksOf: Int?
 
-    public init(count: Int, key: FieldPath?) {
+    public init(count: Int, key: FieldPath?, blocksOf: Int? = nil) {
         self.count = count
         self.key = key
+        self.blocksOf = blocksOf
+    }
+
+    /// The records (non-blank lines or array elements) of `paths`, for `blocksOf`.
+    public static func countRecords(_ paths: [String]) throws -> Int {
+        let input = RecordInput(paths: paths)
+        var n = 0
+        while try input.next() != nil { n += 1 }
+        return n
     }
 
     /// `out-{shard}.jsonl.zst` → `out-07.jsonl.zst`: the number as wide as count-1.
@@ -49,6 +62,9 @@ public struct ShardWriter {
                     throw RecordError.missing(key.description, hint: "--key picks the shard")
                 }
                 shard = Int(StableHash.hash64(StableHash.keyBytes(v)) % UInt64(count))
+            } else if let total = blocksOf {
+                shard = min(count - 1, next * count / max(total, 1))
+                next += 1
             } else {
                 shard = next
                 next = (next + 1) % count
