@@ -64,7 +64,8 @@ final class SplitToolTests: ToolTestCase {
         let a = try write("a.jsonl", (0..<7).map { #"{"v":\#($0)}"# }.joined(separator: "\n\n") + "\n")
         let b = try write("b.json", "[" + (7..<10).map { #"{"v":\#($0)}"# }.joined(separator: ",") + "]")
         for n in [1, 3, 4, 12] {
-            let r = try Tools.run("mminf-split", ["--shards", "\(n)", "--contiguous", "-o", path("c\(n)-{shard}.jsonl"), a, b])
+            let r = try Tools.run(
+                "mminf-split", ["--shards", "\(n)", "--contiguous", "-o", path("c\(n)-{shard}.jsonl"), a, b])
             XCTAssertEqual(r.status, 0, r.stderr)
             let width = String(n - 1).count
             let shards = try (0..<n).map { i -> [String] in
@@ -75,7 +76,8 @@ final class SplitToolTests: ToolTestCase {
             let sizes = shards.map(\.count)
             XCTAssertLessThanOrEqual(sizes.max()! - sizes.min()!, 1, "even blocks: \(sizes)")
         }
-        let stdin = try Tools.run("mminf-split", ["--shards", "2", "--contiguous", "-o", path("x-{shard}")], input: "{}\n")
+        let stdin = try Tools.run(
+            "mminf-split", ["--shards", "2", "--contiguous", "-o", path("x-{shard}")], input: "{}\n")
         XCTAssertEqual(stdin.status, 64)
         XCTAssertTrue(stdin.stderr.contains("--contiguous goes with --shards N, input FILEs"), stdin.stderr)
     }

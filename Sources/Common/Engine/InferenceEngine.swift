@@ -114,7 +114,9 @@ public final class InferenceEngine {
             failed: failed, of: tool.summary.recordsIn,
             message:
                 "\(failed) record\(failed == 1 ? "" : "s") failed; they are in \(failuresPath) with the reasons (rerun them with the same --cache to keep what succeeded)"
-        ) { throw error }
+        ) {
+            throw error
+        }
     }
 
     var failuresPath: String { options.failuresPath ?? "\(options.step).failed.jsonl" }

@@ -75,7 +75,9 @@ public struct ScoringPlan {
         if let error = maxFailures.verdict(
             failed: failed, of: tool.summary.recordsIn,
             message: "\(failed) record\(failed == 1 ? "" : "s") had no stored judgement; they are in \(failuresPath)")
-        { throw error }
+        {
+            throw error
+        }
     }
 
     /// `--reparse`: read the scores again from the judgements in history, with no model.
