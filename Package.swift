@@ -11,8 +11,9 @@ import PackageDescription
 //          <- Requests    chat bodies, media, the Oasis hook, scoring plans (+ Prompts)
 //     <- ToolCLI      options every tool shares (ArgumentParser starts here)
 //          <- ModelCLI    server, sampling, media and engine options (+ Requests)
+//     <- Pipeline     pipeline YAML (libyaml), compiled to sh / make (+ Prompts, Transforms)
 //
-// mminf-filter and mminf-split link neither libcurl, SQLite nor OpenSSL
+// mminf-filter, mminf-split and mminf-compile link neither libcurl, SQLite nor OpenSSL
 // (Tests/EndToEndTests/LinkageTests checks it with ldd).
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 
@@ -32,6 +33,7 @@ let package = Package(
         .executable(name: "mminf-split", targets: ["mminf-split"]),
         .executable(name: "mminf-gen", targets: ["mminf-gen"]),
         .executable(name: "mminf-score", targets: ["mminf-score"]),
+        .executable(name: "mminf-compile", targets: ["mminf-compile"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -42,6 +44,7 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
         .target(name: "CSQLite", linkerSettings: [.linkedLibrary("sqlite3")]),
         .target(name: "CMemory"),
@@ -55,6 +58,7 @@ let package = Package(
             ["Engine", "Prompts", "RecordCore", .product(name: "ExtrasBase64", package: "swift-extras-base64")]),
         library("ToolCLI", ["RecordCore", argumentParser]),
         library("ModelCLI", ["ToolCLI", "Requests", "Engine", "Prompts", "RecordCore", argumentParser]),
+        library("Pipeline", ["RecordCore", "Prompts", "Transforms", "CYAML"]),
 
         .executableTarget(name: "mminf-filter", dependencies: ["ToolCLI", "Transforms", "RecordCore", argumentParser]),
         .executableTarget(name: "mminf-split", dependencies: ["ToolCLI", "Transforms", "RecordCore", argumentParser]),
@@ -65,6 +69,9 @@ let package = Package(
             name: "mminf-score",
             dependencies: ["ModelCLI", "ToolCLI", "Requests", "Engine", "Prompts", "RecordCore", argumentParser]),
 
+        .executableTarget(
+            name: "mminf-compile", dependencies: ["Pipeline", "ToolCLI", "RecordCore", argumentParser]),
+
         // Shared by the tests: temporary folders, the test servers, running the built tools.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         unitTests("RecordCore", []),
@@ -74,6 +81,7 @@ let package = Package(
         unitTests("Requests", ["Engine", "Prompts", "RecordCore"]),
         unitTests("ToolCLI", ["RecordCore", argumentParser]),
         unitTests("ModelCLI", ["ToolCLI", "Requests", "Engine", "RecordCore", argumentParser]),
+        unitTests("Pipeline", ["RecordCore"]),
         // The end-to-end tests run the built binaries and link no library of mminf.
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
     ],

@@ -10,6 +10,8 @@ packages=(
   libcurl4-openssl-dev  # HTTP to model servers (CCurl target)
   libsqlite3-dev   # the response cache (CSQLite target)
   libssl-dev       # SHA-256 from OpenSSL's libcrypto (COpenSSL target)
+  libyaml-dev      # pipeline files for mminf-compile (CYAML target)
+  shellcheck       # tests check every compiled pipeline script with it
   zstd jq          # benchmarks compare against these
   time             # /usr/bin/time for peak RSS in benchmarks
   curl             # scripts/llama-server.sh waits for /health with it

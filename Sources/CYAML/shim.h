@@ -1,0 +1,2 @@
+// libyaml (Debian's libyaml-dev): the event parser that reads pipeline files.
+#include <yaml.h>

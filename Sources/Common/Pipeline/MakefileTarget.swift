@@ -1,0 +1,203 @@
+import Foundation
+
+/// The make target: one rule per step, each writing its step's file through
+/// the tool's own atomic output (a temporary name, then rename), so an
+/// interrupted `make` starts again at the step that broke while the response
+/// cache resumes inside it. With shards, the input is cut into N contiguous
+/// blocks, N chains run under `make -j N`, and their outputs are concatenated
+/// in shard order: the records and order of the unsharded run.
+public enum MakefileTarget {
+    public static func render(_ plan: PipelinePlan, shards: Int? = nil) throws -> String {
+        let file = plan.file
+        let m = MakeWords(file: file.file)
+        let runDir = try m.path(file.runDir, at: file.name.mark, what: "run_dir")
+        var rules: [String] = []
+        var inputs = try file.inputs.map { try m.path($0.value, at: $0.mark, what: "input") }
+        var inputWords = file.inputs.map(\.value.shell)
+        let output = try file.output.map { try m.path($0.value, at: $0.mark, what: "output") }
+        let sharded = shards.map { min($0, 1_000_000) }
+        var firstUnsharded = 0
+
+        if let n = sharded, n > 1 {
+            let count = plan.shardableCount
+            guard count > 0 else {
+                throw PipelineError(
+                    file.file, plan.commands[0].step.mark,
+                    "--shards: the first step '\(plan.commands[0].step.name)' needs every record (\(plan.needsAllRecords(0) ?? "")), so nothing would run per shard; compile without --shards"
+                )
+            }
+            let width = String(n - 1).count
+            let names = (0..<n).map { String(repeating: "0", count: width - String($0).count) + String($0) }
+            let stamp = "00-input.shards"
+            rules.append(
+                rule(
+                    "# 0. input, cut into \(n) contiguous blocks (concatenated in order they are the input)",
+                    target: "\(runDir)/\(stamp)", prerequisites: inputs,
+                    recipe: [
+                        ShellScriptTarget.lines(
+                            [
+                                "mminf-split", "-q", "--shards=\(n)", "--contiguous",
+                                plan.runFile("00-input.shard-{shard}.jsonl.zst").shell(after: "--output="), "--",
+                            ] + inputWords),
+                        "touch -- \(plan.runFile(stamp).shell)",
+                    ]))
+            var previous = names.map {
+                (make: "\(runDir)/\(stamp)", shell: plan.runFile("00-input.shard-\($0).jsonl.zst").shell)
+            }
+            for c in plan.commands[..<count] {
+                var next: [(make: String, shell: String)] = []
+                for (k, name) in names.enumerated() {
+                    let stepFile = ShellScriptTarget.stepFileName(c, extension: "jsonl.zst", shard: name)
+                    let words =
+                        [c.program] + c.words + failures(c, plan, suffix: ".shard-\(name)")
+                        + [plan.runFile(stepFile).shell(after: "--output="), "--", previous[k].shell]
+                    rules.append(
+                        rule(
+                            plan.heading(c) + " (shard \(name) of \(n))", target: "\(runDir)/\(stepFile)",
+                            prerequisites: [previous[k].make], recipe: [ShellScriptTarget.lines(words)]))
+                    next.append(("\(runDir)/\(stepFile)", plan.runFile(stepFile).shell))
+                }
+                previous = next
+            }
+            // The merge: the last sharded step's shard files, in shard order.
+            let last = plan.commands[count - 1]
+            let mergedIsOutput = count == plan.commands.count && output != nil
+            let merged = ShellScriptTarget.stepFileName(last, extension: "jsonl.zst")
+            let target = mergedIsOutput ? output! : "\(runDir)/\(merged)"
+            let outWord = mergedIsOutput ? file.output!.value.shell : plan.runFile(merged).shell
+            rules.append(
+                rule(
+                    "# merge: the \(n) shards of step \(last.number) in shard order", target: target,
+                    prerequisites: previous.map(\.make),
+                    recipe: [
+                        ShellScriptTarget.lines(
+                            ["mminf-filter", "-q", "--where=true", "--output=" + outWord, "--"]
+                                + previous.map(\.shell))
+                    ]))
+            inputs = [target]
+            inputWords = [outWord]
+            firstUnsharded = count
+        }
+
+        for c in plan.commands[firstUnsharded...] {
+            let isLast = c.number == plan.commands.count
+            let target: String
+            let outWord: String
+            if isLast, let output, let o = file.output {
+                target = output
+                outWord = o.value.shell
+            } else {
+                let name = ShellScriptTarget.stepFileName(c, extension: "jsonl.zst")
+                target = "\(runDir)/\(name)"
+                outWord = plan.runFile(name).shell
+            }
+            var why = ""
+            if sharded != nil, let reason = plan.needsAllRecords(c.number - 1) { why = " (after the merge: \(reason))" }
+            let words =
+                [c.program] + c.words + failures(c, plan, suffix: "")
+                + ["--output=" + outWord, "--"] + inputWords
+            rules.append(
+                rule(
+                    plan.heading(c) + why, target: target, prerequisites: inputs,
+                    recipe: [ShellScriptTarget.lines(words)]))
+            inputs = [target]
+            inputWords = [outWord]
+        }
+
+        var out = """
+            # Pipeline '\(file.name.value)', compiled by mminf-compile --make\(sharded.map { " --shards \($0)" } ?? "") from \(PipelinePlan.comment(plan.source)).
+            # make\(sharded.map { " -j \($0)" } ?? "") runs it; run make again after an interruption: finished steps are kept,
+            # and the response cache replays the answers the broken step already received.
+            # make clean removes the step files and the output (not the cache). Needs the mminf tools on PATH.
+            SHELL := /bin/bash
+            .SHELLFLAGS := \(file.hasGlobInput ? "-O failglob " : "")-euo pipefail -c
+            .DELETE_ON_ERROR:
+            .SUFFIXES:
+
+            """
+        out += try environmentDefaults(file)
+        out += "\n.PHONY: all clean\nall: \(inputs[0])\n\n"
+        out += rules.joined(separator: "\n")
+        let cleanFiles = [file.runDir.shell] + (file.output.map { [$0.value.shell] } ?? [])
+        out += "\nclean:\n\trm -rf -- \(cleanFiles.joined(separator: " ").makeRecipe)\n"
+        return out
+    }
+
+    static func failures(_ c: StepCommand, _ plan: PipelinePlan, suffix: String) -> [String] {
+        guard c.callsModel && !c.sets("failures", in: plan.file) else { return [] }
+        return [plan.runFile("\(c.step.name)\(suffix).failed.jsonl").shell(after: "--failures=")]
+    }
+
+    static func rule(_ comment: String, target: String, prerequisites: [String], recipe: [String]) -> String {
+        var r = "\(comment)\n\(target): \(prerequisites.joined(separator: " "))\n"
+        for line in recipe {
+            r +=
+                line.makeRecipe.split(separator: "\n", omittingEmptySubsequences: false).map { "\t" + $0 }.joined(
+                    separator: "\n") + "\n"
+        }
+        return r
+    }
+
+    /// The env: block: make variables (exported to every recipe) for those unset or empty.
+    static func environmentDefaults(_ file: PipelineFile) throws -> String {
+        guard !file.env.isEmpty else { return "" }
+        var out = "# Defaults from the pipeline's env: block, for variables unset or empty.\n"
+        for e in file.env {
+            if e.value.unicodeScalars.contains(where: { $0.value < 0x20 }) || e.value.first?.isWhitespace == true
+                || e.value.hasSuffix("\\")
+            {
+                throw PipelineError(
+                    file.file, e.mark,
+                    "--make: env \(e.name) starts with a space, ends with \\ or holds a line break or control character, which a Makefile cannot state; set it in the environment instead"
+                )
+            }
+            let v = e.value.replacingOccurrences(of: "$", with: "$$").replacingOccurrences(of: "#", with: "\\#")
+            out += "ifeq ($(\(e.name)),)\nexport \(e.name) := \(v)\nendif\n"
+        }
+        return out
+    }
+}
+
+extension String {
+    /// A shell line inside a recipe: make expands `$`, so each is doubled.
+    var makeRecipe: String { replacingOccurrences(of: "$", with: "$$") }
+}
+
+/// Paths as make must see them in rule lines: no spaces, colons, `#`, `%`,
+/// `=`, quotes or other characters make reads as syntax.
+struct MakeWords {
+    let file: String
+    static let safe = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./+,@-")
+
+    func path(_ w: ShellWord, at mark: SourceMark, what: String) throws -> String {
+        var out = ""
+        var glob = false
+        func check(_ s: String, comma: Bool) throws {
+            if let bad = s.first(where: { $0.isASCII && !(MakeWords.safe.contains($0)) || (!comma && $0 == ",") }) {
+                throw PipelineError(
+                    file, mark,
+                    "--make: \(what) '\(s)' holds '\(bad)', which make cannot use in a file name; compile without --make (the sh target takes any path) or rename it"
+                )
+            }
+        }
+        for p in w.parts {
+            switch p {
+            case .literal(let s):
+                try check(s, comma: true)
+                out += s
+            case .glob(let s):
+                glob = true
+                out += s
+            case .variable(let n, let f):
+                if let f {
+                    try check(f, comma: false)
+                    out += "$(or $(\(n)),\(f))"
+                } else {
+                    out += "$(\(n))"
+                }
+            }
+        }
+        if out.isEmpty { throw PipelineError(file, mark, "--make: \(what) is empty") }
+        return glob ? "$(wildcard \(out))" : out
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import RecordCore
+
+/// A checked pipeline and its steps as commands: what every target (sh, make)
+/// renders. It knows which steps need every record at once and so cannot run
+/// on one shard.
+public struct PipelinePlan {
+    public let file: PipelineFile
+    public let commands: [StepCommand]
+    /// The path the plan was read from, as given (for the script's header).
+    public let source: String
+
+    public init(path: String, tables: [String: ToolOptionTable]) throws {
+        try self.init(file: try PipelineFile(path: path, tables: tables), tables: tables)
+    }
+
+    public init(file: PipelineFile, tables: [String: ToolOptionTable]) throws {
+        self.file = file
+        source = file.file
+        var commands: [StepCommand] = []
+        for (i, step) in file.steps.enumerated() {
+            guard let table = tables[step.tool] else {
+                throw PipelineError(file.file, step.toolMark, "no option table for mminf-\(step.tool)")
+            }
+            if step.tool == "split", let s = step.options.first(where: { ["shards", "contiguous"].contains($0.key) }) {
+                throw PipelineError(
+                    file.file, s.node.mark,
+                    "split: --\(s.key) writes shard files, not records for the next step; shard a whole pipeline with mminf-compile --make --shards N"
+                )
+            }
+            commands.append(try StepCommand(step, number: i + 1, in: file, table: table))
+        }
+        self.commands = commands
+    }
+
+    /// Why a step needs every record of the run at once (so it runs after a
+    /// sharded run's merge), or nil when it can run on each shard alone.
+    public func needsAllRecords(_ index: Int) -> String? {
+        let c = commands[index]
+        switch c.step.tool {
+        case "filter" where c.sets("unique", in: file):
+            return "filter unique compares every record"
+        case "filter" where c.sets("number", in: file):
+            return "filter number counts every record"
+        case "split" where c.sets("sample", in: file):
+            return "split sample draws from every record"
+        case "split" where c.sets("join", in: file):
+            // Parts exploded from one record stay together in its shard; other keys may not.
+            let explodedBefore = commands[..<index].contains { $0.step.tool == "split" && $0.sets("field", in: file) }
+            return explodedBefore ? nil : "split join meets records of one key anywhere in the input"
+        default:
+            return nil
+        }
+    }
+
+    /// The steps that run on each shard: those before the first that needs every record.
+    public var shardableCount: Int {
+        commands.indices.first { needsAllRecords($0) != nil } ?? commands.count
+    }
+
+    /// A file of the run's folder: `<run_dir>/<name>`.
+    public func runFile(_ name: String) -> ShellWord {
+        ShellWord(file.runDir.parts + [.literal("/" + name)])
+    }
+
+    /// Text safe in a `#` comment of a script or Makefile: no line breaks,
+    /// control characters or backslashes (make continues a comment after one).
+    public static func comment(_ s: String) -> String {
+        String(
+            String.UnicodeScalarView(
+                s.unicodeScalars.map {
+                    $0.value < 0x20 || $0.value == 0x7F || $0 == "\\" || $0 == "\u{2028}" || $0 == "\u{2029}" ? "?" : $0
+                }))
+    }
+
+    /// `# 2. extract: mminf-gen, model llm` (and what it saves).
+    public func heading(_ c: StepCommand) -> String {
+        var s = "# \(c.number). \(c.step.name): \(c.program)"
+        if let m = c.model { s += ", model \(Self.comment(m))" }
+        return s
+    }
+}

@@ -1,0 +1,25 @@
+import Foundation
+import RecordCore
+
+/// Writes a compiled script: a temporary name beside it, made executable,
+/// then renamed, so a half-written script never stands under the final name.
+public enum ScriptFile {
+    public static func write(_ text: String, to path: String, source: String) throws {
+        if let a = FileIdentity.of(path: path), a == FileIdentity.of(path: source) {
+            throw ToolError("-o \(path) is the pipeline file itself; write the script elsewhere", status: .usage)
+        }
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
+            throw ToolError("-o \(path) is a folder; name a file", status: .cannotCreate)
+        }
+        let temporary = path + ".partial"
+        guard FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8)) else {
+            throw ToolError("-o \(path): cannot create \(temporary) (does its folder exist?)", status: .cannotCreate)
+        }
+        guard chmod(temporary, 0o755) == 0, rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw ToolError("-o \(path): \(reason)", status: .ioError)
+        }
+    }
+}

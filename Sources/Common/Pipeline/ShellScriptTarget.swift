@@ -1,0 +1,69 @@
+import Foundation
+
+/// The sh target: one bash pipe, a comment per step. Rerunning it resumes:
+/// the response cache replays every answer already received.
+public enum ShellScriptTarget {
+    public static func render(_ plan: PipelinePlan) -> String {
+        let file = plan.file
+        var out = """
+            #!/usr/bin/env bash
+            # Pipeline '\(file.name.value)', compiled by mminf-compile from \(PipelinePlan.comment(plan.source)).
+            # Run it again to resume: the response cache replays the answers already received.
+            # Needs the mminf tools on PATH. Each step's failed records go to \(PipelinePlan.comment(file.runDir.shell))/STEP.failed.jsonl.
+            set -euo pipefail
+
+            """
+        if file.hasGlobInput { out += "shopt -s failglob  # an input pattern that matches nothing is an error\n" }
+        out += environmentDefaults(file)
+        out += "mkdir -p -- \(file.runDir.shell)\n\n"
+        for (i, c) in plan.commands.enumerated() {
+            out += plan.heading(c) + "\n"
+            var words = [c.program] + c.words
+            if c.callsModel && !c.sets("failures", in: file) {
+                words.append(plan.runFile("\(c.step.name).failed.jsonl").shell(after: "--failures="))
+            }
+            let last = i == plan.commands.count - 1
+            if last, let output = file.output { words.append(output.value.shell(after: "--output=")) }
+            if i == 0 { words += ["--"] + file.inputs.map(\.value.shell) }
+            out += lines(words)
+            if c.step.save {
+                out += " |\ntee -- \(plan.runFile(stepFileName(c, extension: "jsonl")).shell)"
+            }
+            out += last ? "\n" : " |\n"
+        }
+        return out
+    }
+
+    /// `NN-step.EXT`: the file a step's records are kept in.
+    public static func stepFileName(_ c: StepCommand, extension ext: String, shard: String? = nil) -> String {
+        let n = c.number < 10 ? "0\(c.number)" : "\(c.number)"
+        return "\(n)-\(c.step.name)" + (shard.map { ".shard-\($0)" } ?? "") + ".\(ext)"
+    }
+
+    /// The env: block: a default for each variable that is unset or empty.
+    static func environmentDefaults(_ file: PipelineFile) -> String {
+        guard !file.env.isEmpty else { return "" }
+        var out = "# Defaults from the pipeline's env: block, for variables unset or empty.\n"
+        for e in file.env {
+            out += "if [ -z \"${\(e.name):-}\" ]; then \(e.name)=\(ShellWord.quote(e.value)); fi\nexport \(e.name)\n"
+        }
+        return out
+    }
+
+    /// A command over several lines: the program, then each option on its own line.
+    static func lines(_ words: [String]) -> String {
+        guard words.count > 2 else { return words.joined(separator: " ") }
+        var out = words[0]
+        var i = 1
+        while i < words.count {
+            // `--` and the files after it stay on one line.
+            if words[i] == "--" {
+                out += " \\\n  " + words[i...].joined(separator: " ")
+                break
+            }
+            out += " \\\n  " + words[i]
+            i += 1
+        }
+        return out
+    }
+}
