@@ -23,7 +23,8 @@ struct SplitCommand: ParsableCommand {
                         members than arrived is dropped (--incomplete keep keeps it).
               shards    --shards N [--key F | --contiguous] -o 'out-{shard}.jsonl.zst'
                         a stable hash of F picks the shard (same on every run and
-                        machine); without --key, round robin.
+                        machine); without --key, round robin; with --contiguous,
+                        consecutive blocks (the shards concatenated in order are the input).
               sample    --sample N | --sample P% [--seed S]
                         exactly N records (reservoir), or each with probability P%.
 
