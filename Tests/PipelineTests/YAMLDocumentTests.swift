@@ -115,3 +115,12 @@ final class YAMLDocumentTests: XCTestCase {
         }
     }
 }
+
+extension YAMLDocumentTests {
+    func testCharactersYAMLForbidsAreFoundByPlace() {
+        let e = error(Array("a: 1\nb: x".utf8) + [0x7F] + Array("\n".utf8))
+        XCTAssertTrue(
+            e?.description.hasPrefix("p.yaml:2:5: YAML: control characters are not allowed") ?? false,
+            "\(String(describing: e))")
+    }
+}

@@ -95,7 +95,8 @@ public struct ShellWord: Equatable {
     }
 
     /// The word for bash: literals single-quoted (or `$'...'` when they hold
-    /// control characters), variables double-quoted. Plain text stays bare.
+    /// control characters, `$`, backquotes or backslashes), variables double-quoted. Plain
+    /// text stays bare.
     public var shell: String {
         if parts.isEmpty { return "''" }
         return parts.map { part in
@@ -116,7 +117,11 @@ public struct ShellWord: Equatable {
 
     public static func quote(_ s: String) -> String {
         if !s.isEmpty && s.allSatisfy({ bare.contains($0) }) { return s }
-        if s.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+        // `$'...'` for control characters, and for `$`, backquotes and backslashes too:
+        // shellcheck takes those inside '...' for a mistake (SC2016, SC1003).
+        if s.unicodeScalars.contains(where: {
+            $0.value < 0x20 || $0.value == 0x7F || "$`\\".unicodeScalars.contains($0)
+        }) {
             var out = "$'"
             for u in s.unicodeScalars {
                 switch u {

@@ -254,7 +254,10 @@ private struct Composer {
     }
 
     func syntaxError(_ parser: yaml_parser_t) -> PipelineError {
-        let mark = SourceMark(parser.problem_mark)
+        // The reader (characters YAML does not allow) says where by byte offset only.
+        let mark =
+            parser.error == YAML_READER_ERROR
+            ? place(ofByte: Int(parser.problem_offset)) : SourceMark(parser.problem_mark)
         var what = parser.problem.map { String(cString: $0) } ?? "invalid YAML"
         if let context = parser.context.map({ String(cString: $0) }) { what = "\(what) (\(context))" }
         // libyaml points at the tab; say what to do about it.
@@ -263,6 +266,14 @@ private struct Composer {
             what += "; YAML indents with spaces, not tabs"
         }
         return PipelineError(file, mark, "YAML: \(what)", status: .dataError)
+    }
+
+    func place(ofByte offset: Int) -> SourceMark {
+        let before = bytes[..<min(offset, bytes.count)]
+        let lineStart = (before.lastIndex(of: 0x0A) ?? -1) + 1
+        let line = before.filter { $0 == 0x0A }.count + 1
+        return SourceMark(
+            line: line, column: String(decoding: bytes[lineStart..<before.endIndex], as: UTF8.self).count + 1)
     }
 
     func lineHasTabIndent(_ line: Int) -> Bool {
