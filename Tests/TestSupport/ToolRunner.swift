@@ -171,7 +171,11 @@ public final class RunningTool {
 extension Tools {
     /// Runs a bash script (`set -euo pipefail`) as a user would type it: the built
     /// tools first on PATH, MMINF_BASE_URL set to `baseURL` (or unset), in `folder`.
-    public static func shell(_ script: String, in folder: URL, baseURL: String? = nil) throws -> ToolRun {
+    public static func shell(
+        _ script: String, in folder: URL, baseURL: String? = nil, env extra: [String: String] = [:]
+    )
+        throws -> ToolRun
+    {
         Glibc.signal(SIGPIPE, SIG_IGN)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/bash")
@@ -180,6 +184,7 @@ extension Tools {
         env["PATH"] = binDir.path + ":" + (env["PATH"] ?? "/usr/bin:/bin")
         for k in ["MMINF_BASE_URL", "MMINF_MODEL", "MMINF_API_KEY", "OPENAI_API_KEY"] { env[k] = nil }
         if let baseURL { env["MMINF_BASE_URL"] = baseURL }
+        for (k, v) in extra { env[k] = v }
         p.environment = env
         p.currentDirectoryURL = folder
         p.standardInput = FileHandle.nullDevice

@@ -1,0 +1,191 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// The eight reference pipelines in examples/, compiled to sh and to make
+/// (sharded too) and run against a scripted double that answers each preset
+/// and rubric in the form it expects, so record counts can be checked.
+final class CompiledPipelinesTests: ToolTestCase {
+    static let pipelines: [(name: String, records: Int)] = [
+        ("oasis", 4), ("caption-gen", 4), ("caption-conversation", 12), ("caption-hallucination", 4),
+        ("detailed-inst", 3), ("vlthinking", 3), ("match-score-zh", 3), ("prompt-evolve-zh", 3),
+    ]
+    var double: ChatDouble!
+    var env: [String: String] { ["VL_URL": double.baseURL, "LLM_URL": double.baseURL, "R1_URL": double.baseURL] }
+
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        let faults = try JSONSerialization.data(withJSONObject: ["script": EightPipelinesTests.script])
+        double = try ChatDouble(faults: String(decoding: faults, as: UTF8.self))
+    }
+
+    /// A folder holding a copy of examples/ (the pipelines name their inputs from the repository root).
+    func runFolder(_ name: String) throws -> URL {
+        let folder = dir.appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            at: packageRoot.appendingPathComponent("examples"), to: folder.appendingPathComponent("examples"))
+        return folder
+    }
+
+    func run(_ script: String, in folder: URL, env extra: [String: String] = [:]) throws -> ToolRun {
+        let r = try Tools.shell(script, in: folder, env: env.merging(extra) { $1 })
+        XCTAssertEqual(r.status, 0, "\(script): \(r.stderr)")
+        return r
+    }
+
+    /// The records of a .jsonl.zst output, with history's timing fields left out.
+    func records(_ file: URL) throws -> [NSDictionary] {
+        let r = try Tools.run("mminf-filter", ["-q", "true", file.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        func strip(_ v: Any) -> Any {
+            if let d = v as? [String: Any] {
+                return d.filter { !["latency_ms", "attempts", "created"].contains($0.key) }.mapValues(strip)
+            }
+            if let a = v as? [Any] { return a.map(strip) }
+            return v
+        }
+        return try r.lines.map {
+            NSDictionary(dictionary: strip(try JSONSerialization.jsonObject(with: Data($0.utf8))) as! [String: Any])
+        }
+    }
+
+    func testEightPipelinesAsShellMakeAndShardedMake() throws {
+        let sh = try runFolder("sh")
+        let make = try runFolder("make")
+        let sharded = try runFolder("sharded")
+        for (name, count) in Self.pipelines {
+            let yaml = "examples/\(name).yaml"
+            _ = try run("mminf-compile \(yaml) -o \(name).sh && shellcheck \(name).sh && ./\(name).sh", in: sh)
+            let out = try records(sh.appendingPathComponent("out/\(name).jsonl.zst"))
+            XCTAssertEqual(out.count, count, name)
+
+            _ = try run("mminf-compile --make \(yaml) -o \(name).mk && make -s -f \(name).mk", in: make)
+            XCTAssertEqual(try records(make.appendingPathComponent("out/\(name).jsonl.zst")), out, "\(name): make")
+
+            _ = try run(
+                "mminf-compile --make --shards 3 \(yaml) -o \(name).mk && make -s -j 3 -f \(name).mk", in: sharded)
+            XCTAssertEqual(
+                try records(sharded.appendingPathComponent("out/\(name).jsonl.zst")), out,
+                "\(name): 3 shards, make -j 3")
+        }
+        // Shapes, as the reference writes them.
+        let oasis = try records(sh.appendingPathComponent("out/oasis.jsonl.zst"))
+        XCTAssertEqual(Set(oasis[0].allKeys as! [String]), ["id", "image", "conversations", "data_source"])
+        let evolved = try records(sh.appendingPathComponent("out/prompt-evolve-zh.jsonl.zst"))
+        XCTAssertEqual((evolved[0]["scores"] as? [String: Any])?["match_after"] as? Double, 8)
+        // Each step of a sharded run wrote one file per shard, then the merge.
+        let files = try FileManager.default.contentsOfDirectory(
+            atPath: sharded.appendingPathComponent("out/oasis").path)
+        XCTAssertTrue(files.contains("01-hook.shard-2.jsonl.zst"), "\(files.sorted())")
+        XCTAssertTrue(files.contains("00-input.shard-0.jsonl.zst"), "\(files.sorted())")
+    }
+
+    /// Steps that need every record (here a join on the input's key) run after the merge.
+    func testShardedRunJoinsAfterTheMerge() throws {
+        let folder = try runFolder("join")
+        try write(
+            "join/in.jsonl", (0..<9).map { #"{"k": \#($0 % 3), "n": \#($0)}"# }.joined(separator: "\n") + "\n")
+        try write(
+            "join/j.yaml",
+            """
+            pipeline: j
+            input: in.jsonl
+            output: out/j.jsonl
+            steps:
+              - big: {filter: {where: n >= 1}}
+              - group: {split: {join: k, collect: n}}
+              - tag: {filter: {set: [seen=yes]}}
+            """)
+        let r = try run(
+            "mminf-compile --make --shards 3 j.yaml -o j.mk && make -s -j 3 -f j.mk && cat out/j.jsonl", in: folder)
+        // Consecutive records with one key join; the order of the input is kept.
+        XCTAssertEqual(r.lines.count, 8)
+        let mk = try read("join/j.mk")
+        XCTAssertTrue(mk.contains("# 2. group: mminf-split (after the merge: split join meets records"), mk)
+        XCTAssertFalse(mk.contains("02-group.shard-0"), mk)
+    }
+
+    /// An interrupted make restarts at the step that broke; the cache replays what that step had.
+    func testMakeResumesAtTheStepThatBroke() throws {
+        let failing = try ChatDouble(faults: #"{"preset":["ok","400","ok","400"]}"#)
+        let folder = try runFolder("resume")
+        try write("resume/in.jsonl", (0..<4).map { #"{"id": \#($0)}"# }.joined(separator: "\n") + "\n")
+        try write(
+            "resume/r.yaml",
+            """
+            pipeline: r
+            input: in.jsonl
+            output: out/r.jsonl.zst
+            models:
+              a: {base_url: "${A_URL}", model: m, concurrency: 1}
+              b: {base_url: "${B_URL}", model: m, concurrency: 1}
+            steps:
+              - first: {gen: {model: a, prompt: 'one {id}', no_media: true, out: x}}
+              - second: {gen: {model: b, prompt: 'two {id}', no_media: true, out: y}}
+            """)
+        _ = try run("mminf-compile --make r.yaml -o Makefile", in: folder)
+        let broken = try Tools.shell("make -s", in: folder, env: ["A_URL": double.baseURL, "B_URL": failing.baseURL])
+        XCTAssertNotEqual(broken.status, 0, "two of four failed, over the 1% budget")
+        XCTAssertTrue(broken.stderr.contains("more than --max-failures 1% of 4"), broken.stderr)
+        let first = folder.appendingPathComponent("out/r/01-first.jsonl.zst").path
+        XCTAssertTrue(FileManager.default.fileExists(atPath: first))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("out/r.jsonl.zst").path))
+        XCTAssertEqual(try read("resume/out/r/second.failed.jsonl").split(separator: "\n").count, 2)
+        let before = try double.requests().count
+        let good = try ChatDouble()
+        _ = try run("make -s", in: folder, env: ["A_URL": double.baseURL, "B_URL": good.baseURL])
+        XCTAssertEqual(try double.requests().count, before, "the finished step did not run again")
+        XCTAssertEqual(try good.requests().count, 2, "the broken step's two answers came from the cache")
+        XCTAssertEqual(try records(folder.appendingPathComponent("out/r.jsonl.zst")).count, 4)
+        _ = try run("make -s clean", in: folder)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: first))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent(".mminf/r.sqlite").path))
+    }
+
+    /// A step within its failure budget lets the pipeline go on; the sh target stops past it.
+    func testFailureBudgetInTheShellPipe() throws {
+        let folder = try runFolder("budget")
+        try write("budget/in.jsonl", (0..<4).map { #"{"id": \#($0)}"# }.joined(separator: "\n") + "\n")
+        for (budget, status) in [("30%", 0), ("1", 0), ("0", 1)] {
+            // The second request of each run fails for good.
+            let failing = try ChatDouble(faults: #"{"preset":["ok","400","ok","ok"]}"#)
+            try write(
+                "budget/b.yaml",
+                """
+                pipeline: b
+                input: in.jsonl
+                max_failures: \(budget)
+                models: {m: {base_url: "\(failing.baseURL)", model: m, concurrency: 1}}
+                steps:
+                  - ask: {gen: {model: m, prompt: 'q {id}', no_media: true}}
+                  - keep: {filter: {where: 'id >= 0'}}
+                """)
+            _ = try Tools.shell("rm -rf .mminf out", in: folder)
+            _ = try Tools.run("mminf-compile", ["b.yaml", "-o", "b.sh"], cwd: folder)
+            let r = try Tools.shell("./b.sh", in: folder)
+            XCTAssertEqual(r.status, Int32(status), "max_failures \(budget): \(r.stderr)")
+            XCTAssertEqual(r.records.count, 3, "three answered records reach the end either way")
+            XCTAssertTrue(try read("budget/out/b/ask.failed.jsonl").contains(#""status":400"#))
+        }
+    }
+
+    /// The text-only pipelines on the real llama.cpp server: layout, not counts.
+    func testTextPipelinesOnLlamaCpp() throws {
+        let llama = try LlamaServer.shared.get()
+        let folder = try runFolder("llama")
+        for name in ["detailed-inst", "match-score-zh"] {
+            _ = try run(
+                "mminf-compile examples/\(name).yaml | bash", in: folder,
+                env: ["LLM_URL": llama.baseURL, "LLM_MODEL": "smollm2"])
+            let out = try records(folder.appendingPathComponent("out/\(name).jsonl.zst"))
+            XCTAssertEqual(out.count, 3, name)
+            let history = try XCTUnwrap(out[0]["history"] as? [String: Any], name)
+            XCTAssertFalse(history.isEmpty, name)
+            for step in history.values {
+                let s = step as? [String: Any]
+                XCTAssertEqual((s?["usage"] as? [String: Any])?.isEmpty, false, "\(name): real usage counts")
+            }
+        }
+    }
+}
