@@ -20,9 +20,9 @@ final class LinkageTests: XCTestCase {
         }
     }
 
-    func testFilterAndSplitLinkNoCurlSQLiteOrOpenSSL() throws {
+    func testFilterSplitAndCompileLinkNoCurlSQLiteOrOpenSSL() throws {
         let forbidden = ["libcurl", "libsqlite3", "libssl", "libcrypto"]
-        for tool in ["mminf-filter", "mminf-split"] {
+        for tool in ["mminf-filter", "mminf-split", "mminf-compile"] {
             let libs = try sharedLibraries(tool)
             XCTAssertTrue(libs.contains { $0.hasPrefix("libzstd") }, "\(tool) should link libzstd: \(libs)")
             for name in forbidden {
@@ -33,5 +33,6 @@ final class LinkageTests: XCTestCase {
         let gen = try sharedLibraries("mminf-gen")
         XCTAssertTrue(gen.contains { $0.hasPrefix("libcurl") }, "\(gen)")
         XCTAssertTrue(gen.contains { $0.hasPrefix("libsqlite3") }, "\(gen)")
+        XCTAssertTrue(try sharedLibraries("mminf-compile").contains { $0.hasPrefix("libyaml") }, "the system libyaml")
     }
 }

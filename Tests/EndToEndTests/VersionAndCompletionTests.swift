@@ -3,7 +3,7 @@ import TestSupport
 import XCTest
 
 final class VersionAndCompletionTests: XCTestCase {
-    let tools = ["mminf-filter", "mminf-split", "mminf-gen", "mminf-score"]
+    let tools = ["mminf-filter", "mminf-split", "mminf-gen", "mminf-score", "mminf-compile"]
 
     func testEveryToolPrintsOneVersion() throws {
         var versions = Set<String>()
@@ -18,7 +18,7 @@ final class VersionAndCompletionTests: XCTestCase {
     }
 
     func testCompletionScriptsNameTheToolsOwnOptions() throws {
-        for (t, option) in [("mminf-gen", "--truncate"), ("mminf-filter", "--unique"), ("mminf-split", "--shards")] {
+        for (t, option) in [("mminf-gen", "--truncate"), ("mminf-filter", "--unique"), ("mminf-split", "--shards"), ("mminf-compile", "--explain")] {
             for shell in ["bash", "zsh", "fish"] {
                 let r = try Tools.run(t, ["--generate-completion-script", shell], input: "")
                 XCTAssertEqual(r.status, 0, "\(t) \(shell): \(r.stderr)")
