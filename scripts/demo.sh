@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One command, from a fresh machine to real output: installs what is missing,
 # builds the tools, starts a local llama.cpp server with SmolLM2-135M-Instruct
-# (built once into ~/.cache/mminf), and runs a real pipe on the bundled image
+# (built once into ~/.cache/mminf), compiles the pipeline file
+# examples/demo.yaml into a bash pipe and runs it on the bundled image
 # descriptions: write questions about each description, one record per
 # question, answer each, have a judge score each answer against its question,
 # keep the well-rated ones, export as conversations.
@@ -19,20 +20,14 @@ if [ -z "${MMINF_BASE_URL:-}" ]; then
   export MMINF_BASE_URL="$url/v1"
 fi
 mkdir -p out
-cache=out/demo-cache.sqlite
-"$bin/mminf-gen" --prompt 'Here is a description of a photo: {description}
-Write three short questions a person could ask about this photo, one per line.' \
-    --no-media --out questions --temperature 0.7 --seed 1 --max-tokens 120 --cache "$cache" --progress 0 examples/data/descriptions.jsonl \
-| "$bin/mminf-split" --field questions --into instruction --by items --max-parts 5 \
-| "$bin/mminf-gen" --system 'You can see the photo described here: {description}' --prompt '{instruction}' \
-    --no-media --out response --temperature 0.3 --seed 1 --max-tokens 120 --cache "$cache" --progress 0 \
-| "$bin/mminf-score" --rubric match --max-tokens 200 --cache "$cache" --progress 0 \
-| "$bin/mminf-filter" --rejected out/demo-rejected.jsonl \
-    'len(trim(response)) > 0 && (scores.match == null || scores.match >= 5)' \
-| "$bin/mminf-filter" --set data_source=demo --format sharegpt --keep scores.match -o out/demo.jsonl.zst
-# A 135M-parameter judge often writes no readable score (scores.match is then
-# null, its words kept in history); this demo keeps those. With a real judge,
-# drop "scores.match == null ||" and only answers rated 5 or more remain.
+# The pipeline is one YAML file; mminf-compile turns it into the bash pipe it runs.
+echo "== examples/demo.yaml" >&2
+cat examples/demo.yaml >&2
+"$bin/mminf-compile" examples/demo.yaml -o out/demo.sh
+echo "== out/demo.sh, compiled by mminf-compile" >&2
+cat out/demo.sh >&2
+echo "== running out/demo.sh" >&2
+PATH="$bin:$PATH" out/demo.sh
 echo >&2
 echo "wrote out/demo.jsonl.zst ($("$bin/mminf-filter" -q true out/demo.jsonl.zst | wc -l) conversations); the first three:" >&2
 "$bin/mminf-filter" -q true out/demo.jsonl.zst | head -3
