@@ -156,16 +156,21 @@ final class CompiledPipelinesTests: ToolTestCase {
                 pipeline: b
                 input: in.jsonl
                 max_failures: \(budget)
+                output: out/b.jsonl
                 models: {m: {base_url: "\(failing.baseURL)", model: m, concurrency: 1}}
                 steps:
                   - ask: {gen: {model: m, prompt: 'q {id}', no_media: true}}
                   - keep: {filter: {where: 'id >= 0'}}
                 """)
-            _ = try Tools.shell("rm -rf .mminf out", in: folder)
+            _ = try Tools.shell("rm -rf .mminf out", in: folder)  // each budget from a clean start
             _ = try Tools.run("mminf-compile", ["b.yaml", "-o", "b.sh"], cwd: folder)
             let r = try Tools.shell("./b.sh", in: folder)
             XCTAssertEqual(r.status, Int32(status), "max_failures \(budget): \(r.stderr)")
-            XCTAssertEqual(r.records.count, 3, "three answered records reach the end either way")
+            // Over budget, the output keeps its staging name: nothing complete-looking is left.
+            let kept = status == 0 ? "budget/out/b.jsonl" : "budget/out/b.jsonl.incomplete"
+            XCTAssertEqual(try read(kept).split(separator: "\n").count, 3, "three answered records reach the end")
+            XCTAssertEqual(
+                FileManager.default.fileExists(atPath: folder.appendingPathComponent("out/b.jsonl").path), status == 0)
             XCTAssertTrue(try read("budget/out/b/ask.failed.jsonl").contains(#""status":400"#))
         }
     }

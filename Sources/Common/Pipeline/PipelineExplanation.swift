@@ -41,7 +41,8 @@ public struct PipelineExplanation {
 
     public func render() throws -> String {
         let file = plan.file
-        var out = "Pipeline '\(file.name.value)' (\(PipelinePlan.comment(plan.source))): \(plan.commands.count) step\(plan.commands.count == 1 ? "" : "s")\n"
+        var out =
+            "Pipeline '\(file.name.value)' (\(PipelinePlan.comment(plan.source))): \(plan.commands.count) step\(plan.commands.count == 1 ? "" : "s")\n"
         out += "input: \(file.inputs.map { PipelinePlan.comment($0.value.shell) }.joined(separator: " "))"
         out +=
             inputFields.map { " (fields: \($0.joined(separator: ", ")))" }

@@ -23,7 +23,9 @@ public enum ShellScriptTarget {
                 words.append(plan.runFile("\(c.step.name).failed.jsonl").shell(after: "--failures="))
             }
             let last = i == plan.commands.count - 1
-            if last, let output = file.output { words.append(output.value.shell(after: "--output=")) }
+            if last, let output = file.output {
+                words.append((staged(output.value) ?? output.value).shell(after: "--output="))
+            }
             if i == 0 { words += ["--"] + file.inputs.map(\.value.shell) }
             out += lines(words)
             if c.step.save {
@@ -31,7 +33,23 @@ public enum ShellScriptTarget {
             }
             out += last ? "\n" : " |\n"
         }
+        if let output = file.output, let staged = staged(output.value) {
+            out +=
+                "\n# Every step succeeded: the output takes its final name.\nmv -f -- \(staged.shell) \(output.value.shell)\n"
+        }
         return out
+    }
+
+    /// Where the last step writes until every step of the pipe has succeeded, so
+    /// that a step that failed (its failures over budget) leaves no complete-looking
+    /// output: `NAME.incomplete.zst` beside `NAME.zst`, keeping the extension that
+    /// picks compression. Nil when the name ends in a variable.
+    static func staged(_ output: ShellWord) -> ShellWord? {
+        guard case .literal(let tail)? = output.parts.last else { return nil }
+        var parts = output.parts
+        let ext = tail.hasSuffix(".zst") ? ".zst" : ""
+        parts[parts.count - 1] = .literal(String(tail.dropLast(ext.count)) + ".incomplete" + ext)
+        return ShellWord(parts)
     }
 
     /// `NN-step.EXT`: the file a step's records are kept in.
