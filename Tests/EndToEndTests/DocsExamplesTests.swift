@@ -103,7 +103,10 @@ final class DocsExamplesTests: ToolTestCase {
     func testEveryRunnableExampleRuns() throws {
         let all = try DocsExamplesTests.examples()
         // The runnable blocks each page has today: an untagged or deleted one fails here.
-        let floor = ["README.md": 4, "docs/filter.md": 6, "docs/gen.md": 2, "docs/score.md": 1, "docs/split.md": 3, "docs/pipeline.md": 4]
+        let floor = [
+            "README.md": 4, "docs/filter.md": 6, "docs/gen.md": 2, "docs/score.md": 1, "docs/split.md": 3,
+            "docs/pipeline.md": 4,
+        ]
         for (file, least) in floor {
             XCTAssertGreaterThanOrEqual(
                 all.filter { $0.file == file }.count, least, "\(file) marks its runnable examples")

@@ -18,7 +18,10 @@ final class VersionAndCompletionTests: XCTestCase {
     }
 
     func testCompletionScriptsNameTheToolsOwnOptions() throws {
-        for (t, option) in [("mminf-gen", "--truncate"), ("mminf-filter", "--unique"), ("mminf-split", "--shards"), ("mminf-compile", "--explain")] {
+        for (t, option) in [
+            ("mminf-gen", "--truncate"), ("mminf-filter", "--unique"), ("mminf-split", "--shards"),
+            ("mminf-compile", "--explain"),
+        ] {
             for shell in ["bash", "zsh", "fish"] {
                 let r = try Tools.run(t, ["--generate-completion-script", shell], input: "")
                 XCTAssertEqual(r.status, 0, "\(t) \(shell): \(r.stderr)")

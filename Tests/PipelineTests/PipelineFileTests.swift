@@ -136,7 +136,7 @@ final class PipelineFileTests: XCTestCase {
             ])
         XCTAssertEqual(
             p.commands[2].words,
-            [#"'--where=-x > 1'"#, #"'--where=y == '\''it'\'''"#, #"--set=k="${HOME}""#, "'--set=l=${HOME}'"])
+            [#"'--where=-x > 1'"#, #"'--where=y == '\''it'\'''"#, #"--set=k="${HOME}""#, "$'--set=l=${HOME}'"])
     }
 
     func testReferenceSamplingIsWrittenOut() throws {
