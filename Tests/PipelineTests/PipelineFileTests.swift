@@ -125,14 +125,14 @@ final class PipelineFileTests: XCTestCase {
             p.commands[0].words,
             [
                 "--base-url=http://h:1/v1", "--model=m", "--temperature=0.5", "'--prompt=Q: {topic}'", "--max-tokens=9",
-                #"'--extra={"top_k":2,"ids":[1,"x"]}'"#, "--cache=.mminf/t.sqlite", "--max-failures=1%",
+                #"'--extra={"top_k":2,"ids":[1,"x"]}'"#, "--max-failures=1%",
             ])
         // The hook keeps its own sampling: no defaults added. An empty prompt is two words.
         XCTAssertEqual(
             p.commands[1].words,
             [
                 "--base-url=http://h:1/v1", "--model=m", "--temperature=0.5", "--truncate", "--prompt ''",
-                "--cache=.mminf/t.sqlite", "--max-failures=3",
+                "--max-failures=3",
             ])
         XCTAssertEqual(
             p.commands[2].words,
@@ -143,10 +143,10 @@ final class PipelineFileTests: XCTestCase {
         let p = try plan("pipeline: t\ninput: i\nsteps:\n  - a: {score: {rubric: [x, y]}}\n")
         XCTAssertEqual(
             p.commands[0].words,
-            [
-                "--rubric=x", "--rubric=y", "--temperature=0", "--max-tokens=1024", "--cache=.mminf/t.sqlite",
-                "--max-failures=1%",
-            ])
+            ["--rubric=x", "--rubric=y", "--temperature=0", "--max-tokens=1024", "--max-failures=1%"])
+        // The target adds the pipeline's cache (or a shard's own) and the failures file.
+        XCTAssertEqual(p.commands[0].cacheWords(p.file.cache.value, in: p.file), ["--cache=.mminf/t.sqlite"])
+        XCTAssertEqual(p.commands[0].failureWords(p, shard: .literal("3")), ["--failures=out/t/a.shard-3.failed.jsonl"])
     }
 
     func testStepsThatNeedEveryRecordRunAfterTheMerge() throws {

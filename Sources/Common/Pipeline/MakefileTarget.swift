@@ -47,9 +47,10 @@ public enum MakefileTarget {
             for c in plan.commands[..<count] {
                 var next: [(make: String, shell: String)] = []
                 for (k, name) in names.enumerated() {
-                    let stepFile = ShellScriptTarget.stepFileName(c, extension: "jsonl.zst", shard: name)
+                    let stepFile = "\(c.fileStem).shard-\(name).jsonl.zst"
                     let words =
-                        [c.program] + c.words + failures(c, plan, suffix: ".shard-\(name)")
+                        [c.program] + c.words + c.cacheWords(file.cache.value, in: file)
+                        + c.failureWords(plan, shard: .literal(name))
                         + [plan.runFile(stepFile).shell(after: "--output="), "--", previous[k].shell]
                     rules.append(
                         rule(
@@ -62,7 +63,7 @@ public enum MakefileTarget {
             // The merge: the last sharded step's shard files, in shard order.
             let last = plan.commands[count - 1]
             let mergedIsOutput = count == plan.commands.count && output != nil
-            let merged = ShellScriptTarget.stepFileName(last, extension: "jsonl.zst")
+            let merged = "\(last.fileStem).jsonl.zst"
             let target = mergedIsOutput ? output! : "\(runDir)/\(merged)"
             let outWord = mergedIsOutput ? file.output!.value.shell : plan.runFile(merged).shell
             rules.append(
@@ -87,14 +88,14 @@ public enum MakefileTarget {
                 target = output
                 outWord = o.value.shell
             } else {
-                let name = ShellScriptTarget.stepFileName(c, extension: "jsonl.zst")
+                let name = "\(c.fileStem).jsonl.zst"
                 target = "\(runDir)/\(name)"
                 outWord = plan.runFile(name).shell
             }
             var why = ""
             if sharded != nil, let reason = plan.needsAllRecords(c.number - 1) { why = " (after the merge: \(reason))" }
             let words =
-                [c.program] + c.words + failures(c, plan, suffix: "")
+                [c.program] + c.words + c.cacheWords(file.cache.value, in: file) + c.failureWords(plan)
                 + ["--output=" + outWord, "--"] + inputWords
             rules.append(
                 rule(
@@ -121,11 +122,6 @@ public enum MakefileTarget {
         let cleanFiles = [file.runDir.shell] + (file.output.map { [$0.value.shell] } ?? [])
         out += "\nclean:\n\trm -rf -- \(cleanFiles.joined(separator: " ").makeRecipe)\n"
         return out
-    }
-
-    static func failures(_ c: StepCommand, _ plan: PipelinePlan, suffix: String) -> [String] {
-        guard c.callsModel && !c.sets("failures", in: plan.file) else { return [] }
-        return [plan.runFile("\(c.step.name)\(suffix).failed.jsonl").shell(after: "--failures=")]
     }
 
     static func rule(_ comment: String, target: String, prerequisites: [String], recipe: [String]) -> String {

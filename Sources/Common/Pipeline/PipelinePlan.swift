@@ -63,6 +63,13 @@ public struct PipelinePlan {
         ShellWord(file.runDir.parts + [.literal("/" + name)])
     }
 
+    /// `<run_dir>/<base>.shard-<shard><ext>`, or `<run_dir>/<base><ext>` unsharded. The
+    /// shard is a literal (make) or the task's shell variable (Slurm).
+    public func runFile(_ base: String, shard: ShellWord.Part?, _ ext: String) -> ShellWord {
+        guard let shard else { return runFile(base + ext) }
+        return ShellWord(file.runDir.parts + [.literal("/\(base).shard-"), shard, .literal(ext)])
+    }
+
     /// Text safe in a `#` comment of a script or Makefile: no line breaks,
     /// control characters or backslashes (make continues a comment after one).
     public static func comment(_ s: String) -> String {

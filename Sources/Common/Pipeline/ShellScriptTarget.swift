@@ -16,26 +16,36 @@ public enum ShellScriptTarget {
         if file.hasGlobInput { out += "shopt -s failglob  # an input pattern that matches nothing is an error\n" }
         out += environmentDefaults(file)
         out += "mkdir -p -- \(file.runDir.shell)\n\n"
-        for (i, c) in plan.commands.enumerated() {
+        out += pipe(
+            plan, plan.commands[...], inputs: file.inputs.map(\.value.shell), output: file.output?.value,
+            cache: file.cache.value)
+        return out
+    }
+
+    /// Steps as one pipe: the first reads `inputs` (stdin when empty), the last
+    /// writes `output` (stdout when nil) under its staging name, renamed once
+    /// every step succeeded. `shard` names a shard's failures files (Slurm).
+    static func pipe(
+        _ plan: PipelinePlan, _ commands: ArraySlice<StepCommand>, inputs: [String], output: ShellWord?,
+        cache: ShellWord, shard: ShellWord.Part? = nil
+    ) -> String {
+        var out = ""
+        for c in commands {
             out += plan.heading(c) + "\n"
-            var words = [c.program] + c.words
-            if c.callsModel && !c.sets("failures", in: file) {
-                words.append(plan.runFile("\(c.step.name).failed.jsonl").shell(after: "--failures="))
-            }
-            let last = i == plan.commands.count - 1
-            if last, let output = file.output {
-                words.append((staged(output.value) ?? output.value).shell(after: "--output="))
-            }
-            if i == 0 { words += ["--"] + file.inputs.map(\.value.shell) }
+            var words =
+                [c.program] + c.words + c.cacheWords(cache, in: plan.file) + c.failureWords(plan, shard: shard)
+            let last = c.number == commands.last?.number
+            if last, let output { words.append((staged(output) ?? output).shell(after: "--output=")) }
+            if c.number == commands.first?.number && !inputs.isEmpty { words += ["--"] + inputs }
             out += lines(words)
             if c.step.save {
-                out += " |\ntee -- \(plan.runFile(stepFileName(c, extension: "jsonl")).shell)"
+                out += " |\ntee -- \(plan.runFile(c.fileStem, shard: shard, ".jsonl").shell)"
             }
             out += last ? "\n" : " |\n"
         }
-        if let output = file.output, let staged = staged(output.value) {
+        if let output, let staged = staged(output) {
             out +=
-                "\n# Every step succeeded: the output takes its final name.\nmv -f -- \(staged.shell) \(output.value.shell)\n"
+                "\n# Every step succeeded: the output takes its final name.\nmv -f -- \(staged.shell) \(output.shell)\n"
         }
         return out
     }
@@ -50,12 +60,6 @@ public enum ShellScriptTarget {
         let ext = tail.hasSuffix(".zst") ? ".zst" : ""
         parts[parts.count - 1] = .literal(String(tail.dropLast(ext.count)) + ".incomplete" + ext)
         return ShellWord(parts)
-    }
-
-    /// `NN-step.EXT`: the file a step's records are kept in.
-    public static func stepFileName(_ c: StepCommand, extension ext: String, shard: String? = nil) -> String {
-        let n = c.number < 10 ? "0\(c.number)" : "\(c.number)"
-        return "\(n)-\(c.step.name)" + (shard.map { ".shard-\($0)" } ?? "") + ".\(ext)"
     }
 
     /// The env: block: a default for each variable that is unset or empty.

@@ -51,7 +51,6 @@ public struct StepCommand {
             if !isHook {
                 for (k, v) in Self.defaultSampling where !set.contains(k) { words.append("--\(k)=\(v)") }
             }
-            if !set.contains("cache") { words.append(pipeline.cache.value.shell(after: "--cache=")) }
             if !set.contains("max-failures") {
                 words.append(ShellWord.quote("--max-failures=" + (step.maxFailures?.value ?? pipeline.maxFailures)))
             }
@@ -94,6 +93,21 @@ public struct StepCommand {
         case .mapping(let pairs): return .object(JSONObject(pairs.map { ($0.key.scalar ?? "", json($0.value)) }))
         }
     }
+
+    /// `--cache=FILE` for a model step that names no cache of its own: the
+    /// pipeline's, or a shard's own on Slurm.
+    public func cacheWords(_ cache: ShellWord, in pipeline: PipelineFile) -> [String] {
+        callsModel && !sets("cache", in: pipeline) ? [cache.shell(after: "--cache=")] : []
+    }
+
+    /// `--failures=FILE` for a model step that names none: `run_dir/NAME[.shard-K].failed.jsonl`.
+    public func failureWords(_ plan: PipelinePlan, shard: ShellWord.Part? = nil) -> [String] {
+        guard callsModel && !sets("failures", in: plan.file) else { return [] }
+        return [plan.runFile(step.name, shard: shard, ".failed.jsonl").shell(after: "--failures=")]
+    }
+
+    /// `NN-NAME`: the stem of the files a step's records are kept in.
+    public var fileStem: String { (number < 10 ? "0\(number)" : "\(number)") + "-" + step.name }
 
     /// Whether the step sets `key` itself (or through its model).
     public func sets(_ key: String, in pipeline: PipelineFile) -> Bool {
