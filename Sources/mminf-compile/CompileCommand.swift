@@ -21,6 +21,9 @@ struct CompileCommand: ParsableCommand {
               make    --make: one rule per step writing out/PIPELINE/NN-STEP.jsonl.zst
                       atomically; --shards N cuts the input into N blocks that
                       run as N chains under make -j N and merge in input order
+              slurm   --slurm --shards N -o DIR: DIR/submit.sh submits a job array
+                      (one task per shard) and a merge job; run it again to
+                      resubmit only the shards that did not finish
               explain --explain: the steps, their models, and the fields each
                       reads and writes; warns when a step reads a field that
                       nothing before it writes
@@ -29,6 +32,7 @@ struct CompileCommand: ParsableCommand {
               mminf-compile examples/oasis.yaml | bash
               mminf-compile examples/oasis.yaml -o oasis.sh && ./oasis.sh
               mminf-compile --make --shards 4 examples/oasis.yaml -o Makefile && make -j 4
+              mminf-compile --slurm --shards 16 examples/oasis.yaml -o slurm/ && slurm/submit.sh
               mminf-compile --explain examples/oasis.yaml
 
             Options are checked against the tools themselves (each mminf tool beside
@@ -55,6 +59,27 @@ struct CompileCommand: ParsableCommand {
     @Option(help: ArgumentHelp("With --make: run the input as N contiguous shards (make -j N).", valueName: "N"))
     var shards: Int?
 
+    @Flag(help: "Compile to Slurm job scripts (submit.sh, task.sh, merge.sh) in the folder -o names; needs --shards.")
+    var slurm = false
+
+    @Option(help: ArgumentHelp("With --slurm: the partition (overrides slurm: partition).", valueName: "NAME"))
+    var partition: String?
+
+    @Option(help: ArgumentHelp("With --slurm: each task's time limit, e.g. 24:00:00.", valueName: "TIME"))
+    var time: String?
+
+    @Option(help: ArgumentHelp("With --slurm: CPUs per task.", valueName: "N"))
+    var cpusPerTask: String?
+
+    @Option(help: ArgumentHelp("With --slurm: memory per task, e.g. 32G.", valueName: "MEM"))
+    var mem: String?
+
+    @Option(help: ArgumentHelp("With --slurm: generic resources per task, e.g. gpu:1.", valueName: "GRES"))
+    var gres: String?
+
+    @Option(help: ArgumentHelp("With --slurm: how many shards may run at once (the array's %K).", valueName: "K"))
+    var throttle: String?
+
     @Flag(help: "Print the steps, their models and the fields they read and write, with warnings.")
     var explain = false
 
@@ -63,9 +88,35 @@ struct CompileCommand: ParsableCommand {
             "With --explain: take the input's fields from the first record of FILE.", valueName: "FILE"))
     var sampleInput: String?
 
+    var slurmOverrides: [String: String] {
+        var o: [String: String] = [:]
+        for (k, v) in [
+            ("partition", partition), ("time", time), ("cpus-per-task", cpusPerTask), ("mem", mem), ("gres", gres),
+            ("throttle", throttle),
+        ] {
+            if let v { o[k] = v }
+        }
+        return o
+    }
+
     func validate() throws {
+        if !slurm && !slurmOverrides.isEmpty {
+            throw ValidationError("--partition, --time, --cpus-per-task, --mem, --gres and --throttle go with --slurm")
+        }
+        for (k, v) in slurmOverrides {
+            if let problem = PipelineFile.checkSlurmValue(k, v) { throw ValidationError("--" + problem.dropFirst(6)) }
+        }
+        if slurm {
+            guard !make && !explain else { throw ValidationError("choose one of --slurm, --make, --explain") }
+            guard shards != nil, output != nil else {
+                throw ValidationError(
+                    "--slurm needs --shards N and -o DIR (the folder for submit.sh, task.sh, merge.sh)")
+            }
+        }
         if let shards {
-            guard make else { throw ValidationError("--shards goes with --make (the sh target is one pipe)") }
+            guard make || slurm else {
+                throw ValidationError("--shards goes with --make or --slurm (the sh target is one pipe)")
+            }
             guard (1...4096).contains(shards) else { throw ValidationError("--shards must be from 1 to 4096") }
         }
         if sampleInput != nil && !explain { throw ValidationError("--sample-input goes with --explain") }
@@ -81,6 +132,14 @@ struct CompileCommand: ParsableCommand {
             for tool in ToolOptionTable.tools { tables[tool] = try ToolOptionTable.load(tool: tool, besides: me) }
             let plan = try PipelinePlan(path: file, tables: tables)
             let text: String
+            if slurm, let shards, let output {
+                let scripts = try SlurmTarget.render(
+                    plan, shards: shards, settings: plan.file.slurm.merging(slurmOverrides) { $1 })
+                try ScriptFile.writeFolder(
+                    output, ["submit.sh": scripts.submit, "task.sh": scripts.task, "merge.sh": scripts.merge],
+                    source: file)
+                return
+            }
             if explain {
                 text = try PipelineExplanation(plan: plan, sampleInput: sampleInput).render()
             } else if make {

@@ -38,9 +38,30 @@ public struct PipelineFile {
     public let steps: [Step]
     /// Fields the input's records hold, for `--explain` (`input_fields:`).
     public let inputFields: [String]?
+    /// `#SBATCH` settings of the Slurm target (`slurm:`), by sbatch option name.
+    public let slurm: [String: String]
+
+    /// The `slurm:` keys and the sbatch options they become.
+    public static let slurmKeys = [
+        "partition": "partition", "time": "time", "cpus-per-task": "cpus-per-task", "mem": "mem", "gres": "gres",
+        "account": "account", "qos": "qos", "throttle": "throttle",
+    ]
+
+    /// An sbatch value: one word of the characters Slurm's own values use.
+    public static func checkSlurmValue(_ key: String, _ value: String) -> String? {
+        let ok = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:,=+/@%-")
+        if value.isEmpty || !value.allSatisfy({ ok.contains($0) }) {
+            return "slurm \(key) '\(value)': give one word of letters, digits and _ . : , = + / @ % -"
+        }
+        if key == "throttle", Int(value).map({ $0 < 1 }) ?? true {
+            return "slurm throttle '\(value)': give how many shards may run at once, e.g. 8"
+        }
+        return nil
+    }
 
     static let topKeys = [
         "pipeline", "input", "output", "cache", "run-dir", "max-failures", "env", "models", "steps", "input-fields",
+        "slurm",
     ]
     static let stepKeys = ["save", "max-failures"]
     /// Keys of a model besides the tools' own options.
@@ -280,6 +301,26 @@ public struct PipelineFile {
                             : "the pipeline's models are \(names.joined(separator: ", "))"))
             }
         }
+        var slurm: [String: String] = [:]
+        if let block = seen["slurm"] {
+            guard case .mapping(let pairs) = block.kind else {
+                throw fail(
+                    block.mark, "slurm: takes settings such as {partition: gpu, time: '24:00:00', gres: 'gpu:8'}")
+            }
+            for (k, v) in pairs {
+                let key = Self.kebab(k.scalar ?? "")
+                guard Self.slurmKeys[key] != nil else {
+                    throw fail(
+                        k.mark,
+                        "slurm: unknown setting '\(k.scalar ?? "")'\(didYouMean(key, among: Self.slurmKeys.keys.sorted())); it takes \(Self.slurmKeys.keys.sorted().joined(separator: ", "))"
+                    )
+                }
+                let value = try text(v, "slurm \(key)")
+                if let problem = Self.checkSlurmValue(key, value) { throw fail(v.mark, problem) }
+                slurm[key] = value
+            }
+        }
+        self.slurm = slurm
         if let inputFields = seen["input-fields"] {
             guard case .sequence(let items) = inputFields.kind else {
                 throw fail(inputFields.mark, "input_fields: takes a list of field names")

@@ -22,4 +22,17 @@ public enum ScriptFile {
             throw ToolError("-o \(path): \(reason)", status: .ioError)
         }
     }
+
+    /// Several scripts into one folder (made if missing), each written as above.
+    public static func writeFolder(_ folder: String, _ files: [String: String], source: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        } catch {
+            throw ToolError(
+                "-o \(folder): cannot create the folder (\(error.localizedDescription))", status: .cannotCreate)
+        }
+        for (name, text) in files.sorted(by: { $0.key < $1.key }) {
+            try write(text, to: (folder as NSString).appendingPathComponent(name), source: source)
+        }
+    }
 }

@@ -1,0 +1,167 @@
+import Foundation
+
+/// The Slurm target: the input cut into N contiguous shards, a job array with
+/// one task per shard (each with its own cache, failures files and log), and a
+/// merge job that depends on the array with `afterany`. A task writes its
+/// shard's completion marker only after its output is complete; running
+/// submit.sh again submits only the shards without one, then the merge.
+public enum SlurmTarget {
+    public struct Scripts {
+        public let submit: String
+        public let task: String
+        public let merge: String
+    }
+
+    /// `settings` are the `slurm:` block with command-line overrides applied.
+    public static func render(_ plan: PipelinePlan, shards n: Int, settings: [String: String]) throws -> Scripts {
+        let file = plan.file
+        let count = plan.shardableCount
+        guard count > 0 else {
+            throw PipelineError(
+                file.file, plan.commands[0].step.mark,
+                "--slurm: the first step '\(plan.commands[0].step.name)' needs every record (\(plan.needsAllRecords(0) ?? "")), so no shard could run it"
+            )
+        }
+        let width = String(n - 1).count
+        let shardVar = ShellWord.Part.variable("shard", fallback: nil)
+        let runDir = file.runDir.shell
+        let output = file.output?.value ?? plan.runFile(file.name.value + ".jsonl.zst")
+        let last = plan.commands[count - 1]
+        func marker(_ shard: ShellWord.Part) -> ShellWord { plan.runFile("done", shard: shard, "") }
+        func shardOutput(_ shard: ShellWord.Part) -> ShellWord {
+            plan.runFile(last.fileStem, shard: shard, ".jsonl.zst")
+        }
+        let header =
+            "# Pipeline '\(file.name.value)' on Slurm, compiled by mminf-compile --slurm --shards \(n) from \(PipelinePlan.comment(plan.source))."
+        let env = ShellScriptTarget.environmentDefaults(file)
+        let shardLoop = "for i in $(seq 0 \(n - 1)); do\n  shard=\"$(printf '%0\(width)d' \"$i\")\"\n"
+
+        let throttle = settings["throttle"].map { "%" + $0 } ?? ""
+        let submit = """
+            #!/usr/bin/env bash
+            \(header)
+            # Run it from the folder the pipeline's paths are relative to (the jobs start there).
+            # Run it again after a failure: it submits only the shards with no completion marker
+            # (\(PipelinePlan.comment(marker(.literal("K")).shell))), each resuming from its own cache, then the merge.
+            set -euo pipefail
+            here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+            command -v sbatch >/dev/null || { echo "submit.sh: sbatch is not on PATH: run this where Slurm's commands are (a login node)" >&2; exit 69; }
+            \(file.hasGlobInput ? "shopt -s failglob\n" : "")\(env)mkdir -p -- \(runDir) \(plan.runFile("logs").shell)
+            # The input, cut once into \(n) contiguous shards (concatenated in order they are the input).
+            if [ ! -e \(plan.runFile("00-input.shards").shell) ]; then
+            \(ShellScriptTarget.lines(["  mminf-split", "-q", "--shards=\(n)", "--contiguous", plan.runFile("00-input.shard-{shard}.jsonl.zst").shell(after: "--output="), "--"] + file.inputs.map(\.value.shell)))
+              touch -- \(plan.runFile("00-input.shards").shell)
+            fi
+            missing=()
+            \(shardLoop)  [ -e \(marker(shardVar).shell) ] || missing+=("$i")
+            done
+            after=()
+            if ((${#missing[@]})); then
+              spec="$(IFS=,; echo "${missing[*]}")"
+              array="$(sbatch --parsable --array="$spec\(throttle)" "$here/task.sh")" \\
+                || { echo "submit.sh: sbatch refused the array job (its message is above)" >&2; exit 1; }
+              array="${array%%;*}"
+              echo "submit.sh: shards ${missing[*]} of \(n) as job array $array" >&2
+              after=(--dependency="afterany:$array")
+            fi
+            merge="$(sbatch --parsable "${after[@]}" "$here/merge.sh")" \\
+              || { echo "submit.sh: sbatch refused the merge job (its message is above)" >&2; exit 1; }
+            echo "submit.sh: merge job ${merge%%;*} writes \(PipelinePlan.comment(output.shell))" >&2
+            echo "${merge%%;*}"
+
+            """
+
+        var task = """
+            #!/usr/bin/env bash
+            \(header)
+            # One array task: shard $SLURM_ARRAY_TASK_ID through the steps that run per shard.
+            #SBATCH --job-name=\(sbatchName(file.name.value))
+            #SBATCH --output=\(sbatchPath(plan.runFile("logs/task-%a.log")))
+
+            """
+        task += sbatchLines(settings, skip: ["throttle"])
+        task += """
+            set -euo pipefail
+            : "${SLURM_ARRAY_TASK_ID:?task.sh runs as a Slurm array task: submit it with submit.sh}"
+            shard="$(printf '%0\(width)d' "$SLURM_ARRAY_TASK_ID")"
+            \(env)rm -f -- \(marker(shardVar).shell)
+            # Each shard has its own cache: SQLite must not be shared over a network file system.
+
+            """
+        task += ShellScriptTarget.pipe(
+            plan, plan.commands[..<count], inputs: [plan.runFile("00-input", shard: shardVar, ".jsonl.zst").shell],
+            output: shardOutput(shardVar), cache: shardCache(file.cache.value, shardVar), shard: shardVar)
+        task += """
+
+            # The shard is complete: its marker, written atomically.
+            : > \(plan.runFile("done", shard: shardVar, ".tmp").shell)
+            mv -f -- \(plan.runFile("done", shard: shardVar, ".tmp").shell) \(marker(shardVar).shell)
+
+            """
+
+        var merge = """
+            #!/usr/bin/env bash
+            \(header)
+            # The merge: every shard's output in shard order\(count < plan.commands.count ? ", then the steps that need every record" : "").
+            #SBATCH --job-name=\(sbatchName(file.name.value + "-merge"))
+            #SBATCH --output=\(sbatchPath(plan.runFile("logs/merge.log")))
+
+            """
+        merge += sbatchLines(settings, skip: ["throttle", "gres"])
+        let shardFiles = (0..<n).map { i -> String in
+            let s = String(repeating: "0", count: width - String(i).count) + String(i)
+            return shardOutput(.literal(s)).shell
+        }
+        merge += """
+            set -euo pipefail
+            \(env)missing=()
+            \(shardLoop)  [ -e \(marker(shardVar).shell) ] || missing+=("$shard")
+            done
+            if ((${#missing[@]})); then
+              echo "merge.sh: shard(s) ${missing[*]} of \(n) have no completion marker (failed or cancelled; see \(PipelinePlan.comment(plan.runFile("logs").shell))/task-K.log): nothing merged; run submit.sh again to rerun only them" >&2
+              exit 1
+            fi
+
+            """
+        if count == plan.commands.count {
+            let staged = ShellScriptTarget.staged(output) ?? output
+            merge +=
+                ShellScriptTarget.lines(
+                    ["mminf-filter", "-q", "--where=true", staged.shell(after: "--output="), "--"] + shardFiles) + "\n"
+            if staged != output { merge += "mv -f -- \(staged.shell) \(output.shell)\n" }
+        } else {
+            merge += ShellScriptTarget.lines(["mminf-filter", "-q", "--where=true", "--"] + shardFiles) + " |\n"
+            merge += ShellScriptTarget.pipe(
+                plan, plan.commands[count...], inputs: [], output: output, cache: file.cache.value)
+        }
+        return Scripts(submit: submit, task: task, merge: merge)
+    }
+
+    /// A shard's own cache: `NAME.shard-K.sqlite` beside `NAME.sqlite`.
+    static func shardCache(_ cache: ShellWord, _ shard: ShellWord.Part) -> ShellWord {
+        guard case .literal(let tail)? = cache.parts.last else {
+            return ShellWord(cache.parts + [.literal(".shard-"), shard])
+        }
+        let ext = tail.hasSuffix(".sqlite") ? ".sqlite" : ""
+        return ShellWord(
+            cache.parts.dropLast() + [.literal(String(tail.dropLast(ext.count)) + ".shard-"), shard, .literal(ext)])
+    }
+
+    static func sbatchLines(_ settings: [String: String], skip: Set<String>) -> String {
+        settings.keys.sorted().filter { !skip.contains($0) }.map { "#SBATCH --\($0)=\(settings[$0]!)\n" }.joined()
+    }
+
+    /// sbatch reads `#SBATCH` lines itself: no shell quoting, so only plain names.
+    static func sbatchName(_ s: String) -> String {
+        "mminf-" + s.filter { $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) }
+    }
+
+    /// A log path for `#SBATCH --output`: the run folder's literal text (a
+    /// `${VAR}` in it cannot be expanded there, so logs then go to the job's folder).
+    static func sbatchPath(_ w: ShellWord) -> String {
+        guard let text = w.literalText, text.allSatisfy({ MakeWords.safe.contains($0) || $0 == "%" }) else {
+            return "mminf-%x-%A_%a.log"
+        }
+        return text
+    }
+}
