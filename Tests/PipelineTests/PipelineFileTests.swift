@@ -121,17 +121,18 @@ final class PipelineFileTests: XCTestCase {
                   - b: {gen: {model: llm, truncate: true, prompt: ''}, max_failures: 3}
                   - c: {filter: {where: ['-x > 1', "y == 'it'"], set: ['k=${HOME}', 'l=$${HOME}']}}
                 """)
+        XCTAssertEqual(p.commands[0].serverWords, ["--base-url=http://h:1/v1"])
         XCTAssertEqual(
             p.commands[0].words,
             [
-                "--base-url=http://h:1/v1", "--model=m", "--temperature=0.5", "'--prompt=Q: {topic}'", "--max-tokens=9",
+                "--model=m", "--temperature=0.5", "'--prompt=Q: {topic}'", "--max-tokens=9",
                 #"'--extra={"top_k":2,"ids":[1,"x"]}'"#, "--max-failures=1%",
             ])
         // The hook keeps its own sampling: no defaults added. An empty prompt is two words.
         XCTAssertEqual(
             p.commands[1].words,
             [
-                "--base-url=http://h:1/v1", "--model=m", "--temperature=0.5", "--truncate", "--prompt ''",
+                "--model=m", "--temperature=0.5", "--truncate", "--prompt ''",
                 "--max-failures=3",
             ])
         XCTAssertEqual(

@@ -49,7 +49,7 @@ public enum MakefileTarget {
                 for (k, name) in names.enumerated() {
                     let stepFile = "\(c.fileStem).shard-\(name).jsonl.zst"
                     let words =
-                        [c.program] + c.words + c.cacheWords(file.cache.value, in: file)
+                        c.command + c.cacheWords(file.cache.value, in: file)
                         + c.failureWords(plan, shard: .literal(name))
                         + [plan.runFile(stepFile).shell(after: "--output="), "--", previous[k].shell]
                     rules.append(
@@ -95,7 +95,7 @@ public enum MakefileTarget {
             var why = ""
             if sharded != nil, let reason = plan.needsAllRecords(c.number - 1) { why = " (after the merge: \(reason))" }
             let words =
-                [c.program] + c.words + c.cacheWords(file.cache.value, in: file) + c.failureWords(plan)
+                c.command + c.cacheWords(file.cache.value, in: file) + c.failureWords(plan)
                 + ["--output=" + outWord, "--"] + inputWords
             rules.append(
                 rule(
@@ -117,7 +117,19 @@ public enum MakefileTarget {
 
             """
         out += try environmentDefaults(file)
-        out += "\n.PHONY: all clean\nall: \(inputs[0])\n\n"
+        let served = ModelServers.used(by: plan.commands[...], in: plan)
+        if served.isEmpty {
+            out += "\n.PHONY: all clean\nall: \(inputs[0])\n\n"
+        } else {
+            // `make` starts the servers once, then a sub-make runs every step (and shard) against them.
+            let prologue = ModelServers.prologue(plan, models: served, log: { plan.runFile("serve-\($0).log") })
+            out += "\n.ONESHELL:\n.PHONY: all clean mminf-steps\n"
+            out += "# Start the pipeline's model servers, run the steps against them, stop them.\nall:\n"
+            out += "\tmkdir -p -- \(file.runDir.shell.makeRecipe)\n"
+            for line in prologue.makeRecipe.split(separator: "\n") { out += "\t\(line)\n" }
+            out += "\t$(MAKE) -f $(firstword $(MAKEFILE_LIST)) mminf-steps\n\n"
+            out += "mminf-steps: \(inputs[0])\n\n"
+        }
         out += rules.joined(separator: "\n")
         let cleanFiles = [file.runDir.shell] + (file.output.map { [$0.value.shell] } ?? [])
         out += "\nclean:\n\trm -rf -- \(cleanFiles.joined(separator: " ").makeRecipe)\n"

@@ -13,6 +13,12 @@ public struct PipelineFile {
         public let mark: SourceMark
         /// Option name (kebab-case) -> its YAML value, in file order.
         public let settings: [(key: String, node: YAMLNode)]
+        /// `serve:`: the command that starts this model's server (the one value run as a command).
+        public let serve: Located<String>?
+        /// Seconds `serve:`'s server may take to answer /health (`serve_timeout:`).
+        public let serveTimeout: Int
+        /// On Slurm, how many of `base_url`'s servers each task uses (`servers_per_task:`).
+        public let serversPerTask: Int?
     }
     public struct Step {
         public let name: String
@@ -65,7 +71,9 @@ public struct PipelineFile {
     ]
     static let stepKeys = ["save", "max-failures"]
     /// Keys of a model besides the tools' own options.
-    static let modelKeys = ["base-url", "model", "api-key-env"]
+    static let modelKeys = ["base-url", "model", "api-key-env", "serve", "serve-timeout", "servers-per-task"]
+    /// Model keys that are not options of the tools.
+    static let modelOnlyKeys: Set = ["serve", "serve-timeout", "servers-per-task"]
 
     /// The default failure budget of model steps.
     public static let defaultMaxFailures = "1%"
@@ -180,7 +188,39 @@ public struct PipelineFile {
                     }
                     out.append((key, sv))
                 }
-                models.append(Model(name: k.scalar ?? "", mark: k.mark, settings: out))
+                let name = k.scalar ?? ""
+                func count(_ key: String) throws -> Int? {
+                    guard let n = out.first(where: { $0.key == key })?.node else { return nil }
+                    guard let v = n.scalar.flatMap({ Int($0) }), v >= 1 else {
+                        throw fail(
+                            n.mark,
+                            "model '\(name)': \(key.replacingOccurrences(of: "-", with: "_")) takes a whole number of at least 1"
+                        )
+                    }
+                    return v
+                }
+                var serve: Located<String>?
+                if let n = out.first(where: { $0.key == "serve" })?.node {
+                    let command = try text(n, "model '\(name)': serve")
+                    guard !command.trimmingCharacters(in: .whitespaces).isEmpty else {
+                        throw fail(n.mark, "model '\(name)': serve is empty; give the command that starts its server")
+                    }
+                    if let url = out.first(where: { $0.key == "base-url" }) {
+                        throw fail(
+                            url.node.mark,
+                            "model '\(name)': base_url goes with a server you started; with serve: the pipeline starts one on a free port and points the steps at it, so leave base_url out"
+                        )
+                    }
+                    serve = Located(value: command, mark: n.mark)
+                } else if let t = out.first(where: { $0.key == "serve-timeout" }) {
+                    throw fail(t.node.mark, "model '\(name)': serve_timeout goes with serve:")
+                }
+                let timeout = try count("serve-timeout") ?? 900
+                let perTask = try count("servers-per-task")
+                models.append(
+                    Model(
+                        name: name, mark: k.mark, settings: out.filter { !Self.modelOnlyKeys.contains($0.key) },
+                        serve: serve, serveTimeout: timeout, serversPerTask: perTask))
             }
         }
         self.models = models

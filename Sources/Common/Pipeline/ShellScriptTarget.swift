@@ -16,6 +16,8 @@ public enum ShellScriptTarget {
         if file.hasGlobInput { out += "shopt -s failglob  # an input pattern that matches nothing is an error\n" }
         out += environmentDefaults(file)
         out += "mkdir -p -- \(file.runDir.shell)\n\n"
+        out += ModelServers.prologue(
+            plan, models: ModelServers.used(by: plan.commands[...], in: plan), log: { plan.runFile("serve-\($0).log") })
         out += pipe(
             plan, plan.commands[...], inputs: file.inputs.map(\.value.shell), output: file.output?.value,
             cache: file.cache.value)
@@ -27,13 +29,17 @@ public enum ShellScriptTarget {
     /// every step succeeded. `shard` names a shard's failures files (Slurm).
     static func pipe(
         _ plan: PipelinePlan, _ commands: ArraySlice<StepCommand>, inputs: [String], output: ShellWord?,
-        cache: ShellWord, shard: ShellWord.Part? = nil
+        cache: ShellWord, shard: ShellWord.Part? = nil, servers: [Int: String] = [:]
     ) -> String {
         var out = ""
         for c in commands {
             out += plan.heading(c) + "\n"
-            var words =
-                [c.program] + c.words + c.cacheWords(cache, in: plan.file) + c.failureWords(plan, shard: shard)
+            var command = c.command
+            // A Slurm task's share of the model's servers, in place of all of them.
+            if let k = c.modelIndex, let pick = servers[k], !c.step.options.contains(where: { $0.key == "base-url" }) {
+                command = [c.program, pick] + c.words
+            }
+            var words = command + c.cacheWords(cache, in: plan.file) + c.failureWords(plan, shard: shard)
             let last = c.number == commands.last?.number
             if last, let output { words.append((staged(output) ?? output).shell(after: "--output=")) }
             if c.number == commands.first?.number && !inputs.isEmpty { words += ["--"] + inputs }

@@ -12,7 +12,12 @@ public struct StepCommand {
     public var program: String { "mminf-\(step.tool)" }
     /// The rendered options, in order: the model's, the step's, then the compiler's defaults.
     public let words: [String]
+    /// The `--base-url` words (the model's or the step's), apart so that a target
+    /// can point them elsewhere (a Slurm task's share of the servers).
+    public let serverWords: [String]
     public let model: String?
+    /// The model's index in the pipeline's models (names its port and server variables).
+    public let modelIndex: Int?
     public var callsModel: Bool { step.tool == "gen" || step.tool == "score" }
 
     /// The reference's sampling for every model step but the hook, written out so a run
@@ -25,10 +30,18 @@ public struct StepCommand {
         let file = pipeline.file
         var settings: [(key: String, node: YAMLNode)] = []
         var modelName: String?
+        var index: Int?
+        var serverWords: [String] = []
         if let ref = step.options.first(where: { $0.key == "model" }), let name = ref.node.scalar,
-            let model = pipeline.models.first(where: { $0.name == name })
+            let i = pipeline.models.firstIndex(where: { $0.name == name })
         {
+            let model = pipeline.models[i]
             modelName = name
+            index = i
+            if model.serve != nil && !step.options.contains(where: { $0.key == "base-url" }) {
+                // The server the pipeline starts for this model, on the port its script picked.
+                serverWords.append(Self.servedURL(i).shell(after: "--base-url="))
+            }
             for s in model.settings where !step.options.contains(where: { $0.key == s.key && s.key != "model" }) {
                 guard let opt = table.options[s.key], !ToolOptionTable.reserved.contains(s.key) else {
                     throw PipelineError(
@@ -43,7 +56,11 @@ public struct StepCommand {
         var words: [String] = []
         for (key, node) in settings {
             guard let opt = table.options[key] else { continue }
-            words += try Self.render(key, node, opt, file: file)
+            if key == "base-url" {
+                serverWords += try Self.render(key, node, opt, file: file)
+            } else {
+                words += try Self.render(key, node, opt, file: file)
+            }
         }
         if step.tool == "gen" || step.tool == "score" {
             let set = Set(settings.map(\.key))
@@ -56,8 +73,18 @@ public struct StepCommand {
             }
         }
         self.words = words
+        self.serverWords = serverWords
         self.model = modelName
+        self.modelIndex = index
     }
+
+    /// `http://127.0.0.1:${mminf_port_K}/v1`: model K's server started by the pipeline.
+    public static func servedURL(_ k: Int) -> ShellWord {
+        ShellWord([.literal("http://127.0.0.1:"), .variable("mminf_port_\(k)", fallback: nil), .literal("/v1")])
+    }
+
+    /// The program and its options, as the targets write them.
+    public var command: [String] { [program] + serverWords + words }
 
     /// The words for one option and its value.
     static func render(_ key: String, _ node: YAMLNode, _ opt: ToolOptionTable.Option, file: String) throws -> [String]
