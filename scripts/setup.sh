@@ -12,6 +12,7 @@ packages=(
   libssl-dev       # SHA-256 from OpenSSL's libcrypto (COpenSSL target)
   libyaml-dev      # pipeline files for mminf-compile (CYAML target)
   shellcheck       # tests check every compiled pipeline script with it
+  slurm-wlm munge  # a one-node Slurm cluster for the tests (scripts/slurm-cluster.sh)
   zstd jq          # benchmarks compare against these
   time             # /usr/bin/time for peak RSS in benchmarks
   curl             # scripts/llama-server.sh waits for /health with it

@@ -13,5 +13,12 @@ export MMINF_TEST_TRANSFORMERS_PYTHONS
 # One real llama.cpp server (SmolLM2-135M) for the tests that need a model.
 MMINF_TEST_LLAMA_URL="$(scripts/llama-server.sh start)"
 export MMINF_TEST_LLAMA_URL
-trap 'scripts/llama-server.sh stop "${MMINF_TEST_LLAMA_URL##*:}" >/dev/null 2>&1 || true' EXIT
+# A one-node Slurm cluster (Debian's slurm-wlm and munge) for the compiled job arrays.
+MMINF_TEST_SLURM_CONF="$(scripts/slurm-cluster.sh start)"
+export MMINF_TEST_SLURM_CONF
+stop_servers() {
+  scripts/llama-server.sh stop "${MMINF_TEST_LLAMA_URL##*:}" >/dev/null 2>&1 || true
+  scripts/slurm-cluster.sh stop >/dev/null 2>&1 || true
+}
+trap stop_servers EXIT
 swift test --skip-build

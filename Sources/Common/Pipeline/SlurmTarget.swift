@@ -44,8 +44,8 @@ public enum SlurmTarget {
             # Run it again after a failure: it submits only the shards with no completion marker
             # (\(PipelinePlan.comment(marker(.literal("K")).shell))), each resuming from its own cache, then the merge.
             set -euo pipefail
-            here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
             command -v sbatch >/dev/null || { echo "submit.sh: sbatch is not on PATH: run this where Slurm's commands are (a login node)" >&2; exit 69; }
+            here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
             \(file.hasGlobInput ? "shopt -s failglob\n" : "")\(env)mkdir -p -- \(runDir) \(plan.runFile("logs").shell)
             # The input, cut once into \(n) contiguous shards (concatenated in order they are the input).
             if [ ! -e \(plan.runFile("00-input.shards").shell) ]; then
@@ -88,9 +88,15 @@ public enum SlurmTarget {
             # Each shard has its own cache: SQLite must not be shared over a network file system.
 
             """
+        task += ModelServers.prologue(
+            plan, models: ModelServers.used(by: plan.commands[..<count], in: plan),
+            log: { plan.runFile("logs/serve-\($0)", shard: shardVar, ".log") })
+        let (pickText, picks) = try serverShares(plan)
+        task += pickText
         task += ShellScriptTarget.pipe(
             plan, plan.commands[..<count], inputs: [plan.runFile("00-input", shard: shardVar, ".jsonl.zst").shell],
-            output: shardOutput(shardVar), cache: shardCache(file.cache.value, shardVar), shard: shardVar)
+            output: shardOutput(shardVar), cache: shardCache(file.cache.value, shardVar), shard: shardVar,
+            servers: picks)
         task += """
 
             # The shard is complete: its marker, written atomically.
@@ -130,11 +136,49 @@ public enum SlurmTarget {
                     ["mminf-filter", "-q", "--where=true", staged.shell(after: "--output="), "--"] + shardFiles) + "\n"
             if staged != output { merge += "mv -f -- \(staged.shell) \(output.shell)\n" }
         } else {
+            merge += ModelServers.prologue(
+                plan, models: ModelServers.used(by: plan.commands[count...], in: plan),
+                log: { plan.runFile("logs/serve-\($0).merge.log") })
             merge += ShellScriptTarget.lines(["mminf-filter", "-q", "--where=true", "--"] + shardFiles) + " |\n"
             merge += ShellScriptTarget.pipe(
                 plan, plan.commands[count...], inputs: [], output: output, cache: file.cache.value)
         }
         return Scripts(submit: submit, task: task, merge: merge)
+    }
+
+    /// `servers_per_task: P` on a model with several `base_url`s: task i uses P of
+    /// them, from the (i x P)-th on, wrapping around, so tasks spread over the servers.
+    static func serverShares(_ plan: PipelinePlan) throws -> (String, [Int: String]) {
+        var text = ""
+        var picks: [Int: String] = [:]
+        for (k, m) in plan.file.models.enumerated() {
+            guard let p = m.serversPerTask else { continue }
+            guard m.serve == nil, let urls = m.settings.first(where: { $0.key == "base-url" })?.node else {
+                throw PipelineError(
+                    plan.file.file, m.mark,
+                    "model '\(m.name)': servers_per_task shares a list of base_url servers among the tasks; give base_url as a list"
+                )
+            }
+            let items: [YAMLNode]
+            if case .sequence(let list) = urls.kind { items = list } else { items = [urls] }
+            guard p <= items.count else {
+                throw PipelineError(
+                    plan.file.file, m.mark,
+                    "model '\(m.name)': servers_per_task \(p) is more than its \(items.count) base_url servers")
+            }
+            let words = try items.map { try ShellWord.parse($0.scalar ?? "", file: plan.file.file, at: $0.mark).shell }
+            text += """
+                # Model '\(PipelinePlan.comment(m.name))': this task's \(p) of its \(items.count) servers (servers_per_task).
+                mminf_urls_\(k)=(\(words.joined(separator: " ")))
+                mminf_pick_\(k)=()
+                for ((j = 0; j < \(p); j++)); do
+                  mminf_pick_\(k)+=("--base-url=${mminf_urls_\(k)[(SLURM_ARRAY_TASK_ID * \(p) + j) % ${#mminf_urls_\(k)[@]}]}")
+                done
+
+                """
+            picks[k] = "\"${mminf_pick_\(k)[@]}\""
+        }
+        return (text, picks)
     }
 
     /// A shard's own cache: `NAME.shard-K.sqlite` beside `NAME.sqlite`.

@@ -1,0 +1,209 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// Compiled pipelines on a real Slurm cluster (one node, started by
+/// scripts/slurm-cluster.sh; scripts/test.sh names it in MMINF_TEST_SLURM_CONF).
+final class SlurmTests: ToolTestCase {
+    var conf: String!
+    var double: ChatDouble!
+
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        guard let c = ProcessInfo.processInfo.environment["MMINF_TEST_SLURM_CONF"], !c.isEmpty else {
+            throw XCTSkip("MMINF_TEST_SLURM_CONF is not set: run scripts/test.sh, or scripts/slurm-cluster.sh start")
+        }
+        conf = c
+        let faults = try JSONSerialization.data(withJSONObject: ["script": EightPipelinesTests.script])
+        double = try ChatDouble(faults: String(decoding: faults, as: UTF8.self))
+    }
+
+    func env(_ d: ChatDouble? = nil) -> [String: String] {
+        let url = (d ?? double).baseURL
+        return ["SLURM_CONF": conf, "VL_URL": url, "LLM_URL": url, "R1_URL": url]
+    }
+
+    func folder(_ name: String) throws -> URL {
+        let f = dir.appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: f, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            at: packageRoot.appendingPathComponent("examples"), to: f.appendingPathComponent("examples"))
+        return f
+    }
+
+    func sh(_ script: String, in f: URL, env extra: [String: String] = [:]) throws -> ToolRun {
+        try Tools.shell(script, in: f, env: env().merging(extra) { $1 })
+    }
+
+    /// Waits (at most `seconds`) until none of the jobs is queued or running.
+    func wait(_ jobs: [String], seconds: Double = 180) throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            let q = try sh("squeue -h -j \(jobs.joined(separator: ",")) -o %i 2>/dev/null || true", in: dir)
+            if q.out.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return }
+            usleep(300_000)
+        }
+        XCTFail("jobs \(jobs) still in the queue after \(seconds)s")
+    }
+
+    /// submit.sh's merge job (stdout) and array job (from its message), after both ended.
+    func submit(_ f: URL, env extra: [String: String] = [:]) throws -> (merge: String, array: String?, log: String) {
+        let r = try sh("slurm/submit.sh", in: f, env: extra)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let merge = r.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        let array = r.stderr.range(of: #"as job array (\d+)"#, options: .regularExpression).map {
+            String(r.stderr[$0].split(separator: " ").last!)
+        }
+        return (merge, array, r.stderr)
+    }
+
+    func records(_ file: URL) throws -> [NSDictionary] {
+        let r = try Tools.run("mminf-filter", ["-q", "true", file.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        func strip(_ v: Any) -> Any {
+            if let d = v as? [String: Any] {
+                return d.filter { !["latency_ms", "attempts", "created"].contains($0.key) }.mapValues(strip)
+            }
+            if let a = v as? [Any] { return a.map(strip) }
+            return v
+        }
+        return try r.lines.map {
+            NSDictionary(dictionary: strip(try JSONSerialization.jsonObject(with: Data($0.utf8))) as! [String: Any])
+        }
+    }
+
+    func testShardedJobArrayWritesWhatTheShellPipeWrites() throws {
+        let f = try folder("slurm")
+        let sh = try folder("sh")
+        for name in ["oasis", "caption-hallucination"] {
+            XCTAssertEqual(try self.sh("mminf-compile examples/\(name).yaml | bash", in: sh).status, 0)
+            let c = try self.sh(
+                "rm -rf slurm && mminf-compile --slurm --shards 4 examples/\(name).yaml -o slurm && shellcheck slurm/*.sh",
+                in: f)
+            XCTAssertEqual(c.status, 0, c.out + c.stderr)
+            let (merge, array, _) = try submit(f)
+            try wait([merge] + (array.map { [$0] } ?? []))
+            XCTAssertEqual(
+                try records(f.appendingPathComponent("out/\(name).jsonl.zst")),
+                try records(sh.appendingPathComponent("out/\(name).jsonl.zst")), name)
+            for k in 0..<4 {
+                XCTAssertTrue(
+                    FileManager.default.fileExists(atPath: f.appendingPathComponent("out/\(name)/done.shard-\(k)").path)
+                )
+                XCTAssertTrue(
+                    FileManager.default.fileExists(
+                        atPath: f.appendingPathComponent(".mminf/\(name).shard-\(k).sqlite").path),
+                    "each shard has its own cache")
+            }
+        }
+    }
+
+    func testCancelledShardIsTheOnlyOneToRunAgain() throws {
+        let slow = try ChatDouble(faults: #"{"latency_ms": 1500}"#)
+        let f = try folder("cancel")
+        try write("cancel/in.jsonl", (0..<8).map { #"{"id": \#($0)}"# }.joined(separator: "\n") + "\n")
+        try write(
+            "cancel/c.yaml",
+            """
+            pipeline: c
+            input: in.jsonl
+            output: out/c.jsonl.zst
+            models: {m: {base_url: "${LLM_URL}", model: m, concurrency: 1}}
+            steps:
+              - ask: {gen: {model: m, prompt: 'q {id}', no_media: true}}
+            """)
+        XCTAssertEqual(try sh("mminf-compile --slurm --shards 4 c.yaml -o slurm", in: f).status, 0)
+        let first = try sh("slurm/submit.sh", in: f, env: env(slow))
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let merge = first.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        let array = try XCTUnwrap(
+            first.stderr.range(of: #"as job array (\d+)"#, options: .regularExpression).map {
+                String(first.stderr[$0].split(separator: " ").last!)
+            })
+        // Cancel shard 2 while it runs (each shard takes two 1.5 s answers).
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let state = try sh("squeue -h -j \(array)_2 -o %T", in: dir).out
+            if state.contains("RUNNING") { break }
+            usleep(100_000)
+        }
+        usleep(500_000)
+        XCTAssertEqual(try sh("scancel \(array)_2", in: dir).status, 0)
+        try wait([array, merge])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: f.appendingPathComponent("out/c.jsonl.zst").path))
+        let log = try read("cancel/out/c/logs/merge.log")
+        XCTAssertTrue(log.contains("merge.sh: shard(s) 2 of 4 have no completion marker"), log)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: f.appendingPathComponent("out/c/done.shard-2").path))
+        func stamp(_ k: Int) throws -> Date? {
+            try FileManager.default.attributesOfItem(atPath: f.appendingPathComponent("out/c/done.shard-\(k)").path)[
+                .modificationDate] as? Date
+        }
+        let before = try [0, 1, 3].map(stamp)
+
+        let fast = try ChatDouble()
+        let again = try submit(f, env: env(fast))
+        XCTAssertTrue(again.log.contains("submit.sh: shards 2 of 4 as job array"), again.log)
+        try wait([again.merge] + (again.array.map { [$0] } ?? []))
+        XCTAssertEqual(try [0, 1, 3].map(stamp), before, "finished shards did not run again")
+        // Shard 2 holds records 4 and 5; what its cache already had is not asked again.
+        let asked = try fast.requests().compactMap {
+            (($0.body["messages"] as? [[String: Any]])?.last?["content"] as? String)
+        }
+        XCTAssertFalse(asked.isEmpty)
+        XCTAssertTrue(Set(asked).isSubset(of: ["q 4", "q 5"]), "\(asked)")
+        let out = try records(f.appendingPathComponent("out/c.jsonl.zst"))
+        XCTAssertEqual(out.map { $0["id"] as? Int }, Array(0..<8))
+    }
+
+    func testServedModelStartsAndStopsInEachTask() throws {
+        let run = packageRoot.appendingPathComponent("scripts/llama-server.sh").path
+        guard
+            (try? Tools.shell("'\(run)' path | head -1 | xargs test -x", in: dir).status) == 0
+        else { throw XCTSkip("llama.cpp's server is not built (scripts/llama-server.sh build)") }
+        let f = try folder("serve")
+        try write("serve/in.jsonl", (0..<2).map { #"{"id": \#($0), "w": "hello"}"# }.joined(separator: "\n") + "\n")
+        try write(
+            "serve/s.yaml",
+            """
+            pipeline: s
+            input: in.jsonl
+            output: out/s.jsonl
+            models:
+              local: {serve: "'\(run)' run $MMINF_PORT", max_tokens: 8, serve_timeout: 120}
+            steps:
+              - ask: {gen: {model: local, prompt: 'Say {w}', no_media: true}}
+              - again: {gen: {model: local, prompt: 'Again {w}', no_media: true, out: again}}
+            """)
+        XCTAssertEqual(
+            try sh("mminf-compile --slurm --shards 2 s.yaml -o slurm && shellcheck slurm/*.sh", in: f).status, 0)
+        let (merge, array, _) = try submit(f)
+        try wait([merge] + (array.map { [$0] } ?? []))
+        XCTAssertEqual(try records(f.appendingPathComponent("out/s.jsonl")).count, 2)
+        var pids: [Int32] = []
+        for k in 0..<2 {
+            let log = try read("serve/out/s/logs/task-\(k).log")
+            let starts = log.components(separatedBy: "mminf: model local: starting its server on port ")
+            XCTAssertEqual(starts.count, 2, "one server per task, shared by both steps: \(log)")
+            if let pid = starts.last?.range(of: #"\(pid (\d+)"#, options: .regularExpression) {
+                pids.append(Int32(starts.last![pid].dropFirst(5).prefix { $0.isNumber })!)
+            }
+        }
+        XCTAssertEqual(pids.count, 2)
+        for pid in pids { XCTAssertNotEqual(kill(pid, 0), 0, "server pid \(pid) still runs after its task") }
+    }
+
+    func testBadSubmissionsSayWhatIsWrongAndMergeNothing() throws {
+        let f = try folder("bad")
+        XCTAssertEqual(
+            try sh("mminf-compile --slurm --shards 2 --partition nowhere examples/match-score-zh.yaml -o slurm", in: f)
+                .status, 0)
+        let r = try sh("slurm/submit.sh", in: f)
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("submit.sh: sbatch refused the array job"), r.stderr)
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: f.appendingPathComponent("out/match-score-zh.jsonl.zst").path))
+        let noSlurm = try sh("PATH=/nonexistent /bin/bash slurm/submit.sh", in: f)
+        XCTAssertEqual(noSlurm.status, 69)
+        XCTAssertTrue(noSlurm.stderr.contains("sbatch is not on PATH"), noSlurm.stderr)
+    }
+}
