@@ -191,3 +191,14 @@ final class HardeningOutputLinkTests: ToolTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: path("gen.failed.jsonl")), "it still describes a record")
     }
 }
+
+extension HardeningOutputTests {
+    func testOutputFoldersAreMade() throws {
+        let r = try Tools.run(
+            "mminf-filter", ["-q", "--rejected", path("a/b/rej.jsonl"), "-o", path("c/d/out.jsonl"), "n > 1"],
+            input: "{\"n\": 1}\n{\"n\": 2}\n")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try read("c/d/out.jsonl"), "{\"n\": 2}\n")
+        XCTAssertTrue(try read("a/b/rej.jsonl").contains(#""record":{"n": 1}"#))
+    }
+}

@@ -47,6 +47,10 @@ public final class RecordTool {
         var files = FileClaims(inputs: input.paths)
         try files.claimOutput(io.output == "-" ? nil : io.output, option: "-o")
         if let r = io.rejected { try files.claimOutput(r, option: "--rejected") }
+        // Every file a tool writes gets its folder made, as a pipeline's run folder needs.
+        for (path, option) in [(io.output, "-o"), (io.rejected, "--rejected")] {
+            if let path, path != "-" { try RecordTool.prepareFolder(of: path, option: option) }
+        }
         for (path, option) in io.alsoWrites {
             try files.claimOutput(path, option: option)
             try RecordTool.prepareFolder(of: path, option: option)
