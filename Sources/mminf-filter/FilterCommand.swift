@@ -35,7 +35,8 @@ struct FilterCommand: ParsableCommand {
               mminf-filter --set data_source=oasis --format sharegpt -o data.jsonl.zst
 
             The first positional argument is the expression unless it is '-', names an
-            existing file, or ends in .jsonl/.json/.ndjson/.zst; all others are input files.
+            existing file, or ends in .jsonl/.json/.ndjson/.zst; all others are input files,
+            and so is every argument after '--'.
             Exit codes: 0 ok, 64 bad usage/expression, 65 bad input line, 66 missing
             input, 73/74 output failure (docs/exit-codes.md).
             """,
@@ -111,7 +112,9 @@ struct FilterCommand: ParsableCommand {
         try ToolMain.run("mminf-filter") {
             var files = arguments
             var expressions = wheres
-            if let first = files.first, FilterCommand.looksLikeExpression(first) {
+            if let first = files.first, !FilterCommand.allAfterDoubleDash(files.count),
+                FilterCommand.looksLikeExpression(first)
+            {
                 expressions.append(first)
                 files.removeFirst()
             }
@@ -128,6 +131,14 @@ struct FilterCommand: ParsableCommand {
                 }
             }
         }
+    }
+
+    /// Whether every positional argument came after `--`: then all are files, as the
+    /// compiled pipelines pass them, so a missing file is never read as an expression.
+    static func allAfterDoubleDash(_ positionals: Int) -> Bool {
+        let argv = CommandLine.arguments
+        guard let dash = argv.firstIndex(of: "--") else { return false }
+        return argv.count - dash - 1 == positionals
     }
 
     static func looksLikeExpression(_ arg: String) -> Bool {

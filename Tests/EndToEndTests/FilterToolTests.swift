@@ -228,3 +228,12 @@ final class FilterToolTests: ToolTestCase {
         XCTAssertEqual(r.lines, [#"{"id":"big","s":5}"#])
     }
 }
+
+extension FilterToolTests {
+    func testArgumentsAfterDoubleDashAreFiles() throws {
+        let r = try Tools.run("mminf-filter", ["--keep", "id", "--", path("records")], input: "{\"id\": 1}\n")
+        XCTAssertEqual(r.status, 66, r.stderr)
+        XCTAssertTrue(r.stderr.contains("records"), r.stderr)
+        XCTAssertTrue(r.out.isEmpty, "stdin was not read")
+    }
+}
