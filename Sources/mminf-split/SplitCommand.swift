@@ -164,6 +164,11 @@ struct SplitCommand: ParsableCommand {
         stdoutOptions.output = nil
         let tool = try RecordTool(name: "mminf-split", files: files, io: stdoutOptions)
         try tool.process {
+            if contiguous, let pipe = files.first(where: { !ShardWriter.isRegularFile($0) }) {
+                throw ToolError(
+                    "--contiguous reads its input twice (to count, then to cut), so \(pipe) must be a regular file, not a pipe or device",
+                    status: .usage)
+            }
             let total = contiguous ? try ShardWriter.countRecords(files) : nil
             try ShardWriter(count: n, key: key, blocksOf: total).run(
                 $0, pattern: io.output!, zstd: io.zstd, level: io.level)

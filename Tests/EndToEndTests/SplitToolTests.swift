@@ -80,6 +80,10 @@ final class SplitToolTests: ToolTestCase {
             "mminf-split", ["--shards", "2", "--contiguous", "-o", path("x-{shard}")], input: "{}\n")
         XCTAssertEqual(stdin.status, 64)
         XCTAssertTrue(stdin.stderr.contains("--contiguous goes with --shards N, input FILEs"), stdin.stderr)
+        let pipe = try Tools.run(
+            "mminf-split", ["--shards", "2", "--contiguous", "-o", path("y-{shard}"), "/dev/stdin"], input: "{}\n")
+        XCTAssertEqual(pipe.status, 64)
+        XCTAssertTrue(pipe.stderr.contains("/dev/stdin must be a regular file"), pipe.stderr)
     }
 
     func testShardsAreStableAndCompressed() throws {

@@ -17,6 +17,11 @@ public struct ShardWriter {
         self.blocksOf = blocksOf
     }
 
+    public static func isRegularFile(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFREG
+    }
+
     /// The records (non-blank lines or array elements) of `paths`, for `blocksOf`.
     public static func countRecords(_ paths: [String]) throws -> Int {
         let input = RecordInput(paths: paths)
@@ -54,7 +59,9 @@ public struct ShardWriter {
         var values: [JSONValue?] = key == nil ? [] : [nil]
         var next = 0
         defer { for s in sinks { try? s.close() } }
+        var seen = 0  // every record read, bad lines too, as countRecords counts them
         try tool.eachLine { line in
+            seen += 1
             try extractor.extract(line.bytes, into: &values)
             let shard: Int
             if let key {
@@ -63,13 +70,17 @@ public struct ShardWriter {
                 }
                 shard = Int(StableHash.hash64(StableHash.keyBytes(v)) % UInt64(count))
             } else if let total = blocksOf {
-                shard = min(count - 1, next * count / max(total, 1))
-                next += 1
+                shard = min(count - 1, (seen - 1) * count / max(total, 1))
             } else {
                 shard = next
                 next = (next + 1) % count
             }
             try tool.emit(line, to: sinks[shard])
+        }
+        if let total = blocksOf, seen != total {
+            throw ToolError(
+                "--contiguous counted \(total) records but then read \(seen): an input changed while it was cut; run it again",
+                status: .dataError)
         }
         for s in sinks { try s.publish() }
     }
