@@ -31,11 +31,14 @@ public struct FailureBudget: Equatable, CustomStringConvertible {
         }
     }
 
-    /// Whether `failed` of `total` records read stays within the budget.
+    /// Whether `failed` of `total` records read stays within the budget, in exact
+    /// decimals: 2.3% of 100,000 allows 2,300, not the 2,299 a double would.
     public func allows(failed: Int, of total: Int) -> Bool {
         switch limit {
         case .count(let n): return failed <= n
-        case .percent(let p): return Double(failed) <= Double(total) * p / 100
+        case .percent(let p):
+            let exact = Decimal(string: String(p)) ?? Decimal(p)
+            return Decimal(failed) * 100 <= Decimal(total) * exact
         }
     }
 
