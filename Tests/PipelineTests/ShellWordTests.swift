@@ -28,6 +28,9 @@ final class ShellWordTests: XCTestCase {
         "a && b", "a|b", "*", "?", "[ab]", "~", "~/x", "-x", "--output=/tmp/x", "a\nb", "\t", "\r\n", "back\\slash",
         "trail\\", "'", "''", "\\'", "!", "!!", "#comment", "{a,b}", "a=b", "%s%n", "中文和emoji 🚲🌅", "\u{7F}",
         "\u{1}\u{1F}", "$'x'", "\\x41", "\\n", ")(", "<>", "&", "\u{2028}", String(repeating: "é'\"$", count: 2000),
+        // A sign joined to a combining mark is one Character but still the sign to bash.
+        "a'\u{301}; touch canary; echo '\u{301}", "$\u{301}(touch canary)", "`\u{301}touch canary`",
+        "\u{600}`id`\u{301}",
     ]
 
     func testLiteralsComeBackByteForByte() throws {
@@ -51,5 +54,9 @@ final class ShellWordTests: XCTestCase {
                 "$$x",
             ])
         XCTAssertEqual(try word("plain/path.jsonl"), "plain/path.jsonl", "plain text stays readable")
+        // A default is checked sign by sign, combining marks or not.
+        XCTAssertThrowsError(try word("${M:-\u{600}`touch canary`\u{301}}")) { e in
+            XCTAssertTrue("\(e)".contains("the default of ${M} holds '`'"), "\(e)")
+        }
     }
 }

@@ -67,7 +67,10 @@ public struct ShellWord: Equatable {
                         "'${\(inner)}' is not an expansion mminf knows: write ${NAME} or ${NAME:-default} (NAME of letters, digits, _), or $${ for a literal ${"
                     )
                 }
-                if let f = fallback, let bad = f.first(where: { !(safeFallback.contains($0) || !$0.isASCII) }) {
+                // Scalar by scalar: a Character may join an ASCII sign to a combining mark.
+                if let f = fallback,
+                    let bad = f.unicodeScalars.first(where: { $0.isASCII && !safeFallback.contains(Character($0)) })
+                {
                     throw fail(
                         "the default of ${\(name)} holds '\(bad)'; inline defaults take letters, digits, spaces and _ . / : @ % + , = -; give other text in the pipeline's env: block instead"
                     )
@@ -136,6 +139,19 @@ public struct ShellWord: Equatable {
             }
             return out + "'"
         }
-        return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        return "'" + s.replacingScalar("'", with: "'\\''") + "'"
+    }
+}
+
+extension String {
+    /// Replaces every `scalar`, whatever follows it. (Foundation's
+    /// replacingOccurrences compares characters: a quote followed by a combining
+    /// mark would not be found, and would close a quoted word.)
+    func replacingScalar(_ scalar: Unicode.Scalar, with replacement: String) -> String {
+        var out = String.UnicodeScalarView()
+        for u in unicodeScalars {
+            if u == scalar { out.append(contentsOf: replacement.unicodeScalars) } else { out.append(u) }
+        }
+        return String(out)
     }
 }
