@@ -139,3 +139,23 @@ final class CompileTests: ToolTestCase {
         XCTAssertTrue(sampled.out.contains("(fields: id, image, instrucion)"), sampled.out)
     }
 }
+
+extension CompileTests {
+    func testPathVariablesMustBeSetAndDevicesAreWrittenThrough() throws {
+        try write(
+            "p.yaml", "pipeline: p\ninput: in.jsonl\nrun_dir: '${RUN}/x'\nsteps:\n  - a: {filter: {where: 'n > 1'}}\n")
+        try write("in.jsonl", "{\"n\": 2}\n")
+        XCTAssertEqual(try compile(["p.yaml", "-o", "p.sh"]).status, 0)
+        let r = try Tools.shell("RUN= ./p.sh", in: dir)
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("run_dir uses RUN, which is unset or empty"), r.stderr)
+        XCTAssertEqual(try compile(["--make", "p.yaml", "-o", "Makefile"]).status, 0)
+        let m = try Tools.shell("RUN= make -s", in: dir)
+        XCTAssertNotEqual(m.status, 0)
+        XCTAssertTrue(m.stderr.contains("run_dir uses RUN, which is unset or empty"), m.stderr)
+        // -o to a device writes through it, never renaming over it.
+        let through = try Tools.shell("mminf-compile p.yaml -o /dev/stdout | head -1; test -L /dev/stdout", in: dir)
+        XCTAssertEqual(through.status, 0, through.stderr)
+        XCTAssertEqual(through.out, "#!/usr/bin/env bash\n")
+    }
+}

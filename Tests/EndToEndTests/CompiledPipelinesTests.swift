@@ -81,11 +81,16 @@ final class CompiledPipelinesTests: ToolTestCase {
         XCTAssertTrue(files.contains("00-input.shard-0.jsonl.zst"), "\(files.sorted())")
     }
 
-    /// Steps that need every record (here a join on the input's key) run after the merge.
+    /// Steps that need every record run after the merge: here a join whose keys run
+    /// across the shards' edges, after an explode (the parts of one record stay together,
+    /// but two records with one key need not).
     func testShardedRunJoinsAfterTheMerge() throws {
         let folder = try runFolder("join")
+        let keys = [1, 2, 2, 3, 3, 3, 4, 5, 5]
         try write(
-            "join/in.jsonl", (0..<9).map { #"{"k": \#($0 % 3), "n": \#($0)}"# }.joined(separator: "\n") + "\n")
+            "join/in.jsonl",
+            keys.enumerated().map { #"{"k": \#($1), "n": \#($0), "xs": "a\#($0)\nb\#($0)"}"# }.joined(separator: "\n")
+                + "\n")
         try write(
             "join/j.yaml",
             """
@@ -93,17 +98,24 @@ final class CompiledPipelinesTests: ToolTestCase {
             input: in.jsonl
             output: out/j.jsonl
             steps:
-              - big: {filter: {where: n >= 1}}
-              - group: {split: {join: k, collect: n}}
+              - big: {filter: {where: n >= 0}}
+              - parts: {split: {field: xs, into: x, part_field: none}}
+              - group: {split: {join: k, collect: x}}
               - tag: {filter: {set: [seen=yes]}}
             """)
-        let r = try run(
-            "mminf-compile --make --shards 3 j.yaml -o j.mk && make -s -j 3 -f j.mk && cat out/j.jsonl", in: folder)
-        // Consecutive records with one key join; the order of the input is kept.
-        XCTAssertEqual(r.lines.count, 8)
+        let unsharded = try run("mminf-compile j.yaml | bash && cat out/j.jsonl", in: folder).out
+        XCTAssertEqual(unsharded.split(separator: "\n").count, 5, "one record per key")
+        for n in [2, 3, 4] {
+            let r = try run(
+                // The same folder each time: a run compiled for another N must not reuse the old shards.
+                "mminf-compile --make --shards \(n) j.yaml -o j.mk && make -s -j \(n) -f j.mk && cat out/j.jsonl",
+                in: folder)
+            XCTAssertEqual(r.out, unsharded, "\(n) shards")
+        }
         let mk = try read("join/j.mk")
-        XCTAssertTrue(mk.contains("# 2. group: mminf-split (after the merge: split join meets records"), mk)
-        XCTAssertFalse(mk.contains("02-group.shard-0"), mk)
+        XCTAssertTrue(mk.contains("# 3. group: mminf-split (after the merge: split join meets the records"), mk)
+        XCTAssertFalse(mk.contains("03-group.shard-0"), mk)
+        XCTAssertTrue(mk.contains("02-parts.shard-0"), "the explode runs per shard")
     }
 
     /// An interrupted make restarts at the step that broke; the cache replays what that step had.

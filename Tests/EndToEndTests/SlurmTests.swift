@@ -88,7 +88,8 @@ final class SlurmTests: ToolTestCase {
                 try records(sh.appendingPathComponent("out/\(name).jsonl.zst")), name)
             for k in 0..<4 {
                 XCTAssertTrue(
-                    FileManager.default.fileExists(atPath: f.appendingPathComponent("out/\(name)/done.shard-\(k)").path)
+                    FileManager.default.fileExists(
+                        atPath: f.appendingPathComponent("out/\(name)/done-4.shard-\(k)").path)
                 )
                 XCTAssertTrue(
                     FileManager.default.fileExists(
@@ -133,9 +134,9 @@ final class SlurmTests: ToolTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: f.appendingPathComponent("out/c.jsonl.zst").path))
         let log = try read("cancel/out/c/logs/merge.log")
         XCTAssertTrue(log.contains("merge.sh: shard(s) 2 of 4 have no completion marker"), log)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: f.appendingPathComponent("out/c/done.shard-2").path))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: f.appendingPathComponent("out/c/done-4.shard-2").path))
         func stamp(_ k: Int) throws -> Date? {
-            try FileManager.default.attributesOfItem(atPath: f.appendingPathComponent("out/c/done.shard-\(k)").path)[
+            try FileManager.default.attributesOfItem(atPath: f.appendingPathComponent("out/c/done-4.shard-\(k)").path)[
                 .modificationDate] as? Date
         }
         let before = try [0, 1, 3].map(stamp)

@@ -25,7 +25,7 @@ let tables: [String: ToolOptionTable] = {
             tool: "filter",
             options: [
                 opt("where", repeating: true), opt("extract"), opt("regex"), opt("into"), opt("set", repeating: true),
-                opt("unique"), opt("number"), opt("keep"), opt("drop"), opt("format"), opt("output"),
+                opt("unique"), opt("number"), opt("keep"), opt("drop"), opt("format"), opt("output"), opt("rejected"),
             ]),
         "split": ToolOptionTable(
             tool: "split",
@@ -158,13 +158,37 @@ final class PipelineFileTests: XCTestCase {
                   - c: {filter: {unique: u}}
                   - d: {gen: {model: llm}}
                 """)
-        XCTAssertNil(p.needsAllRecords(1), "a join after an explode in the same chain stays in its shard")
+        XCTAssertNil(p.needsAllRecords(0))
+        // Even after an explode: two input records with one id may straddle a shard's edge.
+        XCTAssertEqual(p.needsAllRecords(1), "split join meets the records of a key wherever the shards' edges fall")
         XCTAssertEqual(p.needsAllRecords(2), "filter unique compares every record")
-        XCTAssertEqual(p.shardableCount, 2)
+        XCTAssertEqual(p.shardableCount, 1)
+        let own = try plan(head + "  - a: {filter: {where: x, rejected: r.jsonl}}\n")
+        XCTAssertThrowsError(try own.checkShardable(slurm: false)) { e in
+            XCTAssertTrue("\(e)".contains("step 'a' sets rejected, a file every shard would write at once"), "\(e)")
+        }
         let q = try plan(head + "  - a: {split: {join: id}}\n  - b: {gen: {model: llm}}\n")
         XCTAssertEqual(q.shardableCount, 0)
         XCTAssertThrowsError(try MakefileTarget.render(q, shards: 2)) { e in
             XCTAssertTrue("\(e)".contains("the first step 'a' needs every record"), "\(e)")
+        }
+    }
+
+    func testEnvMayNotSetWhatControlsShellMakeOrLoader() {
+        for name in ["BASH_ENV", "LD_PRELOAD", "https_proxy", "MAKEFLAGS", "PATH", "SLURM_JOB_ID", "mminf_port_0"] {
+            XCTAssertTrue(
+                error("  - a: {filter: {where: x}}\n", head: "pipeline: t\ninput: i\nenv: {\(name): x}\nsteps:\n")
+                    .contains("env: \(name) changes how the shell"), name)
+        }
+        XCTAssertTrue(
+            error("  - a: {filter: {where: x}}\n", head: "pipeline: t\ninput: i\noutput: /dev/stdout\nsteps:\n")
+                .contains("leave output out to write to stdout"))
+    }
+
+    func testMakePathsAreCheckedSignBySign() throws {
+        let p = try plan("pipeline: t\ninput: \"in\u{600};./evil\"\nsteps:\n  - a: {filter: {where: x}}\n")
+        XCTAssertThrowsError(try MakefileTarget.render(p)) { e in
+            XCTAssertTrue("\(e)".contains("holds ';', which make cannot use in a file name"), "\(e)")
         }
     }
 

@@ -124,3 +124,14 @@ extension YAMLDocumentTests {
             "\(String(describing: e))")
     }
 }
+
+extension YAMLDocumentTests {
+    func testDeepNestingAndFoldersAreRefused() throws {
+        let e = error(String(repeating: "[", count: 5000))
+        XCTAssertTrue(e?.description.contains("nested more than 64 levels deep") ?? false, "\(String(describing: e))")
+        XCTAssertThrowsError(try YAMLDocument.read(path: FileManager.default.temporaryDirectory.path)) { e in
+            XCTAssertEqual((e as? PipelineError)?.status, .noInput)
+            XCTAssertTrue("\(e)".contains("is a folder"), "\(e)")
+        }
+    }
+}

@@ -10,7 +10,7 @@ public enum MakefileTarget {
     public static func render(_ plan: PipelinePlan, shards: Int? = nil) throws -> String {
         let file = plan.file
         let m = MakeWords(file: file.file)
-        let runDir = try m.path(file.runDir, at: file.name.mark, what: "run_dir")
+        let runDir = try m.path(file.runDir, at: file.runDirMark, what: "run_dir")
         var rules: [String] = []
         var inputs = try file.inputs.map { try m.path($0.value, at: $0.mark, what: "input") }
         var inputWords = file.inputs.map(\.value.shell)
@@ -19,6 +19,7 @@ public enum MakefileTarget {
         var firstUnsharded = 0
 
         if let n = sharded, n > 1 {
+            try plan.checkShardable(slurm: false)
             let count = plan.shardableCount
             guard count > 0 else {
                 throw PipelineError(
@@ -28,17 +29,14 @@ public enum MakefileTarget {
             }
             let width = String(n - 1).count
             let names = (0..<n).map { String(repeating: "0", count: width - String($0).count) + String($0) }
-            let stamp = "00-input.shards"
+            // The stamp names N: a run compiled for another N cuts the input again.
+            let stamp = "00-input.shards-\(n)"
             rules.append(
                 rule(
                     "# 0. input, cut into \(n) contiguous blocks (concatenated in order they are the input)",
-                    target: "\(runDir)/\(stamp)", prerequisites: inputs,
+                    target: "\(runDir)/\(stamp)", prerequisites: inputs + ["$(MMINF_MAKEFILE)"],
                     recipe: [
-                        ShellScriptTarget.lines(
-                            [
-                                "mminf-split", "-q", "--shards=\(n)", "--contiguous",
-                                plan.runFile("00-input.shard-{shard}.jsonl.zst").shell(after: "--output="), "--",
-                            ] + inputWords),
+                        ShellScriptTarget.lines(plan.splitCommand(shards: n) + inputWords + ["</dev/null"]),
                         "touch -- \(plan.runFile(stamp).shell)",
                     ]))
             var previous = names.map {
@@ -49,9 +47,9 @@ public enum MakefileTarget {
                 for (k, name) in names.enumerated() {
                     let stepFile = "\(c.fileStem).shard-\(name).jsonl.zst"
                     let words =
-                        c.command + c.cacheWords(file.cache.value, in: file)
+                        c.command + c.cacheWords(SlurmTarget.shardCache(file.cache.value, .literal(name)), in: file)
                         + c.failureWords(plan, shard: .literal(name))
-                        + [plan.runFile(stepFile).shell(after: "--output="), "--", previous[k].shell]
+                        + [plan.runFile(stepFile).shell(after: "--output="), "--", previous[k].shell, "</dev/null"]
                     rules.append(
                         rule(
                             plan.heading(c) + " (shard \(name) of \(n))", target: "\(runDir)/\(stepFile)",
@@ -73,7 +71,7 @@ public enum MakefileTarget {
                     recipe: [
                         ShellScriptTarget.lines(
                             ["mminf-filter", "-q", "--where=true", "--output=" + outWord, "--"]
-                                + previous.map(\.shell))
+                                + previous.map(\.shell) + ["</dev/null"])
                     ]))
             inputs = [target]
             inputWords = [outWord]
@@ -96,10 +94,12 @@ public enum MakefileTarget {
             if sharded != nil, let reason = plan.needsAllRecords(c.number - 1) { why = " (after the merge: \(reason))" }
             let words =
                 c.command + c.cacheWords(file.cache.value, in: file) + c.failureWords(plan)
-                + ["--output=" + outWord, "--"] + inputWords
+                + ["--output=" + outWord, "--"] + inputWords + ["</dev/null"]
+            // The first rule depends on the Makefile: a recompiled pipeline runs again (the cache replays).
+            let extra = c.number == 1 ? ["$(MMINF_MAKEFILE)"] : []
             rules.append(
                 rule(
-                    plan.heading(c) + why, target: target, prerequisites: inputs,
+                    plan.heading(c) + why, target: target, prerequisites: inputs + extra,
                     recipe: [ShellScriptTarget.lines(words)]))
             inputs = [target]
             inputWords = [outWord]
@@ -114,6 +114,7 @@ public enum MakefileTarget {
             .SHELLFLAGS := \(file.hasGlobInput ? "-O failglob " : "")-euo pipefail -c
             .DELETE_ON_ERROR:
             .SUFFIXES:
+            MMINF_MAKEFILE := $(firstword $(MAKEFILE_LIST))
 
             """
         out += try environmentDefaults(file)
@@ -127,7 +128,7 @@ public enum MakefileTarget {
             out += "# Start the pipeline's model servers, run the steps against them, stop them.\nall:\n"
             out += "\tmkdir -p -- \(file.runDir.shell.makeRecipe)\n"
             for line in prologue.makeRecipe.split(separator: "\n") { out += "\t\(line)\n" }
-            out += "\t$(MAKE) -f $(firstword $(MAKEFILE_LIST)) mminf-steps\n\n"
+            out += "\t$(MAKE) -f $(MMINF_MAKEFILE) mminf-steps\n\n"
             out += "mminf-steps: \(inputs[0])\n\n"
         }
         out += rules.joined(separator: "\n")
@@ -148,27 +149,32 @@ public enum MakefileTarget {
 
     /// The env: block: make variables (exported to every recipe) for those unset or empty.
     static func environmentDefaults(_ file: PipelineFile) throws -> String {
-        guard !file.env.isEmpty else { return "" }
-        var out = "# Defaults from the pipeline's env: block, for variables unset or empty.\n"
+        var out = ""
+        var checks = ""
+        for (name, key) in file.pathVariables {
+            checks += "ifeq ($(\(name)),)\n$(error \(key) uses \(name), which is unset or empty)\nendif\n"
+        }
+        guard !file.env.isEmpty else { return checks }
+        out += "# Defaults from the pipeline's env: block, for variables unset or empty.\n"
         for e in file.env {
-            if e.value.unicodeScalars.contains(where: { $0.value < 0x20 }) || e.value.first?.isWhitespace == true
-                || e.value.hasSuffix("\\")
+            if e.value.unicodeScalars.contains(where: { $0.value < 0x20 || $0 == "\\" })
+                || e.value.first?.isWhitespace == true
             {
                 throw PipelineError(
                     file.file, e.mark,
-                    "--make: env \(e.name) starts with a space, ends with \\ or holds a line break or control character, which a Makefile cannot state; set it in the environment instead"
+                    "--make: env \(e.name) starts with a space or holds a backslash, a line break or a control character, which a Makefile cannot state as is; set it in the environment instead"
                 )
             }
-            let v = e.value.replacingOccurrences(of: "$", with: "$$").replacingOccurrences(of: "#", with: "\\#")
+            let v = e.value.replacingScalar("$", with: "$$").replacingScalar("#", with: "\\#")
             out += "ifeq ($(\(e.name)),)\nexport \(e.name) := \(v)\nendif\n"
         }
-        return out
+        return out + checks
     }
 }
 
 extension String {
     /// A shell line inside a recipe: make expands `$`, so each is doubled.
-    var makeRecipe: String { replacingOccurrences(of: "$", with: "$$") }
+    var makeRecipe: String { replacingScalar("$", with: "$$") }
 }
 
 /// Paths as make must see them in rule lines: no spaces, colons, `#`, `%`,
@@ -181,7 +187,10 @@ struct MakeWords {
         var out = ""
         var glob = false
         func check(_ s: String, comma: Bool) throws {
-            if let bad = s.first(where: { $0.isASCII && !(MakeWords.safe.contains($0)) || (!comma && $0 == ",") }) {
+            // Scalar by scalar: a Character may join `;` or a space to a combining mark.
+            if let bad = s.unicodeScalars.first(where: {
+                $0.isASCII && !MakeWords.safe.contains(Character($0)) || (!comma && $0 == ",")
+            }) {
                 throw PipelineError(
                     file, mark,
                     "--make: \(what) '\(s)' holds '\(bad)', which make cannot use in a file name; compile without --make (the sh target takes any path) or rename it"

@@ -120,13 +120,20 @@ public struct PipelineExplanation {
             ((try? PromptTemplate(text, binds: binds, escapes: escapes))?.fields ?? []).map(\.description)
         }
         let binds = (try? PromptTemplate.parseBinds(list("bind"))) ?? [:]
+        /// A built-in or file prompt, its errors placed at the value that names it.
+        func load(_ key: String, _ name: String, _ kind: PromptLibrary.Kind) throws -> PromptFile? {
+            guard !name.contains("${") else { return nil }  // known only at run time
+            let node = opt(key)
+            do { return try PromptLibrary.load(name, kind: kind) } catch {
+                throw PipelineError(plan.file.file, node?.mark, "\(c.step.tool): \(key) \(name): \(error)")
+            }
+        }
         let media = ["image", "images", "video", "videos"]
         switch c.step.tool {
         case "gen":
             let truncate = flag("truncate")
             var out = text("out")
-            if let preset = text("preset") {
-                let p = try PromptLibrary.load(preset, kind: .preset)
+            if let preset = text("preset"), let p = try load("preset", preset, .preset) {
                 f.reads += templateFields(p.template, binds: binds, escapes: false)
                 out = out ?? p.header["out"]
                 if (try? p.sendsMedia()) != false && !flag("no-media") { f.readsIfPresent = media }
@@ -144,7 +151,11 @@ public struct PipelineExplanation {
             if let n = text("n"), n != "1" { f.writes.append("sample") }
         case "score":
             for spec in list("rubric") {
-                let r = try Rubric(try PromptLibrary.load(spec, kind: .rubric))
+                guard let file = try load("rubric", spec, .rubric) else { continue }
+                let r: Rubric
+                do { r = try Rubric(file) } catch {
+                    throw PipelineError(plan.file.file, opt("rubric")?.mark, "score: rubric \(spec): \(error)")
+                }
                 f.reads += templateFields(r.file.template, binds: binds, escapes: false)
                 if r.sendsMedia && !flag("no-media") { f.readsIfPresent = media }
                 let name = text("as") ?? r.name

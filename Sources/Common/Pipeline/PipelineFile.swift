@@ -38,6 +38,7 @@ public struct PipelineFile {
     /// The response cache every model step shares (default `.mminf/<pipeline>.sqlite`).
     public let cache: Located<ShellWord>
     public let runDir: ShellWord
+    public let runDirMark: SourceMark
     public let maxFailures: String
     public let env: [(name: String, value: String, mark: SourceMark)]
     public let models: [Model]
@@ -74,6 +75,18 @@ public struct PipelineFile {
     static let modelKeys = ["base-url", "model", "api-key-env", "serve", "serve-timeout", "servers-per-task"]
     /// Model keys that are not options of the tools.
     static let modelOnlyKeys: Set = ["serve", "serve-timeout", "servers-per-task"]
+
+    /// Variables an `env:` block may not set: the shell's, make's, the dynamic
+    /// loader's, libcurl's proxies and TLS, Slurm's, and the compiled script's own.
+    static func isControlVariable(_ name: String) -> Bool {
+        let exact: Set = [
+            "BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "PS4", "IFS", "PATH", "SHELL", "CDPATH", "GLOBIGNORE",
+            "PROMPT_COMMAND", "HOME", "TMPDIR", "MFLAGS", "GNUMAKEFLAGS", "MMINF_PORT", "NO_PROXY", "no_proxy",
+            "shard", "i", "j", "missing", "after", "spec", "array", "merge", "here", "status",
+        ]
+        let prefixes = ["BASH_FUNC_", "LD_", "MAKE", "SSL_", "CURL_", "SLURM_", "SBATCH_", "mminf_", "MMINF_TEST_"]
+        return exact.contains(name) || prefixes.contains { name.hasPrefix($0) } || name.lowercased().hasSuffix("_proxy")
+    }
 
     /// The default failure budget of model steps.
     public static let defaultMaxFailures = "1%"
@@ -136,10 +149,18 @@ public struct PipelineFile {
         }
         self.inputs = inputs
         output = try seen["output"].map { try word($0, "output") }
+        if let o = output, let text = o.value.literalText,
+            text == "-" || text.hasPrefix("/dev/") || text.hasPrefix("/proc/")
+        {
+            throw fail(
+                o.mark,
+                "output: \(text) is not a file the run can rename into place; leave output out to write to stdout")
+        }
         cache =
             try seen["cache"].map { try word($0, "cache") }
             ?? Located(value: ShellWord(literal: ".mminf/\(name).sqlite"), mark: nameNode.mark)
         runDir = try seen["run-dir"].map { try word($0, "run_dir").value } ?? ShellWord(literal: "out/\(name)")
+        runDirMark = seen["run-dir"]?.mark ?? nameNode.mark
         if let m = seen["max-failures"] {
             let t = try text(m, "max_failures")
             do { _ = try FailureBudget(parsing: t) } catch let e as ToolError { throw fail(m.mark, e.message) }
@@ -158,6 +179,12 @@ public struct PipelineFile {
                 guard let f = n.first, f == "_" || f.isASCII && f.isLetter,
                     n.allSatisfy({ $0 == "_" || $0.isASCII && ($0.isLetter || $0.isNumber) })
                 else { throw fail(k.mark, "env: '\(n)' is not a variable name (letters, digits, _)") }
+                if Self.isControlVariable(n) {
+                    throw fail(
+                        k.mark,
+                        "env: \(n) changes how the shell, make, the loader, libcurl or the compiled script behave, so a pipeline file may not set it; set it in your own environment if you mean it"
+                    )
+                }
                 env.append((n, try text(v, "env: \(n)"), v.mark))
             }
         }
@@ -417,6 +444,19 @@ public struct PipelineFile {
             if !run.isEmpty { parts.append(.literal(run)) }
         }
         return Located(value: ShellWord(parts), mark: w.mark)
+    }
+
+    /// Variables without a default in paths (input, output, cache, run_dir), with the key.
+    public var pathVariables: [(name: String, key: String)] {
+        var seen = Set<String>()
+        var out: [(name: String, key: String)] = []
+        let words =
+            inputs.map { ($0.value, "input") } + [(runDir, "run_dir"), (cache.value, "cache")]
+            + (output.map { [($0.value, "output")] } ?? [])
+        for (w, key) in words {
+            for case .variable(let n, nil) in w.parts where seen.insert(n).inserted { out.append((n, key)) }
+        }
+        return out
     }
 
     public var hasGlobInput: Bool {

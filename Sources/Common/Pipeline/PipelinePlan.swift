@@ -45,9 +45,8 @@ public struct PipelinePlan {
         case "split" where c.sets("sample", in: file):
             return "split sample draws from every record"
         case "split" where c.sets("join", in: file):
-            // Parts exploded from one record stay together in its shard; other keys may not.
-            let explodedBefore = commands[..<index].contains { $0.step.tool == "split" && $0.sets("field", in: file) }
-            return explodedBefore ? nil : "split join meets records of one key anywhere in the input"
+            // Even after an explode, two input records with one key may sit on both sides of a shard's edge.
+            return "split join meets the records of a key wherever the shards' edges fall"
         default:
             return nil
         }
@@ -56,6 +55,34 @@ public struct PipelinePlan {
     /// The steps that run on each shard: those before the first that needs every record.
     public var shardableCount: Int {
         commands.indices.first { needsAllRecords($0) != nil } ?? commands.count
+    }
+
+    /// Refuses what a sharded run (make or Slurm) cannot do: read stdin, or have
+    /// every shard write one file a step names itself.
+    public func checkShardable(slurm: Bool) throws {
+        if let dash = file.inputs.first(where: { $0.value.literalText == "-" }) {
+            throw PipelineError(
+                file.file, dash.mark, "input: - (stdin) cannot be cut into shards; name the input files")
+        }
+        let own = ["failures", "stats", "rejected"] + (slurm ? ["cache"] : [])
+        for c in commands[..<shardableCount] {
+            if let o = c.step.options.first(where: { own.contains($0.key) }) {
+                throw PipelineError(
+                    file.file, o.node.mark,
+                    "step '\(c.step.name)' sets \(o.key), a file every shard would write at once; leave it out (failures go to run_dir/STEP.shard-K.failed.jsonl\(slurm ? ", caches to one file per shard" : ""))"
+                )
+            }
+        }
+    }
+
+    /// `mminf-split` cutting the input into N contiguous shard files (inputs follow).
+    /// Bad lines are routed as the first step would: skipped ones to the run's reject file.
+    public func splitCommand(shards n: Int) -> [String] {
+        var words = ["mminf-split", "-q", "--shards=\(n)", "--contiguous"]
+        if commands[0].step.options.first(where: { $0.key == "bad-lines" })?.node.scalar == "skip" {
+            words += ["--bad-lines=skip", runFile("00-input.rejected.jsonl").shell(after: "--rejected=")]
+        }
+        return words + [runFile("00-input.shard-{shard}.jsonl.zst").shell(after: "--output="), "--"]
     }
 
     /// A file of the run's folder: `<run_dir>/<name>`.

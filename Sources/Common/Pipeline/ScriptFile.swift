@@ -12,8 +12,25 @@ public enum ScriptFile {
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
             throw ToolError("-o \(path) is a folder; name a file", status: .cannotCreate)
         }
+        let data = Data(text.utf8)
+        var st = stat()
+        if stat(path, &st) == 0 {
+            // Not a regular file (/dev/stdout, a pipe): written through, never renamed over.
+            if st.st_mode & S_IFMT != S_IFREG {
+                guard let fh = FileHandle(forWritingAtPath: path) else {
+                    throw ToolError("-o \(path): cannot write to it", status: .cannotCreate)
+                }
+                defer { try? fh.close() }
+                do { try fh.write(contentsOf: data) } catch {
+                    throw ToolError("-o \(path): \(error.localizedDescription)", status: .ioError)
+                }
+                return
+            }
+            // The same script again keeps its time stamp, so make does not rerun a pipeline that did not change.
+            if FileManager.default.contents(atPath: path) == data { return }
+        }
         let temporary = path + ".partial"
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8)) else {
+        guard FileManager.default.createFile(atPath: temporary, contents: data) else {
             throw ToolError("-o \(path): cannot create \(temporary) (does its folder exist?)", status: .cannotCreate)
         }
         guard chmod(temporary, 0o755) == 0, rename(temporary, path) == 0 else {

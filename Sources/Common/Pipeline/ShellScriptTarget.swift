@@ -42,9 +42,11 @@ public enum ShellScriptTarget {
             var words = command + c.cacheWords(cache, in: plan.file) + c.failureWords(plan, shard: shard)
             let last = c.number == commands.last?.number
             if last, let output { words.append((staged(output) ?? output).shell(after: "--output=")) }
-            if c.number == commands.first?.number && !inputs.isEmpty { words += ["--"] + inputs }
+            // Files only: stdin is nothing (a script piped into bash must not be read as records).
+            if c.number == commands.first?.number && !inputs.isEmpty { words += ["--"] + inputs + ["</dev/null"] }
             out += lines(words)
-            if c.step.save {
+            // The last step's records are the output itself when there is one.
+            if c.step.save && !(last && output != nil) {
                 out += " |\ntee -- \(plan.runFile(c.fileStem, shard: shard, ".jsonl").shell)"
             }
             out += last ? "\n" : " |\n"
@@ -68,12 +70,19 @@ public enum ShellScriptTarget {
         return ShellWord(parts)
     }
 
-    /// The env: block: a default for each variable that is unset or empty.
+    /// The env: block: a default for each variable that is unset or empty; then a
+    /// check of each variable a path needs, so an empty one never makes `/01-step...`.
     static func environmentDefaults(_ file: PipelineFile) -> String {
-        guard !file.env.isEmpty else { return "" }
-        var out = "# Defaults from the pipeline's env: block, for variables unset or empty.\n"
-        for e in file.env {
-            out += "if [ -z \"${\(e.name):-}\" ]; then \(e.name)=\(ShellWord.quote(e.value)); fi\nexport \(e.name)\n"
+        var out = ""
+        if !file.env.isEmpty {
+            out += "# Defaults from the pipeline's env: block, for variables unset or empty.\n"
+            for e in file.env {
+                out +=
+                    "if [ -z \"${\(e.name):-}\" ]; then \(e.name)=\(ShellWord.quote(e.value)); fi\nexport \(e.name)\n"
+            }
+        }
+        for (name, key) in file.pathVariables {
+            out += ": \"${\(name):?\(key) uses \(name), which is unset or empty}\"\n"
         }
         return out
     }

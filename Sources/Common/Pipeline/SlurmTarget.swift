@@ -15,6 +15,7 @@ public enum SlurmTarget {
     /// `settings` are the `slurm:` block with command-line overrides applied.
     public static func render(_ plan: PipelinePlan, shards n: Int, settings: [String: String]) throws -> Scripts {
         let file = plan.file
+        try plan.checkShardable(slurm: true)
         let count = plan.shardableCount
         guard count > 0 else {
             throw PipelineError(
@@ -27,7 +28,8 @@ public enum SlurmTarget {
         let runDir = file.runDir.shell
         let output = file.output?.value ?? plan.runFile(file.name.value + ".jsonl.zst")
         let last = plan.commands[count - 1]
-        func marker(_ shard: ShellWord.Part) -> ShellWord { plan.runFile("done", shard: shard, "") }
+        // Markers name N: a run recompiled for another N does not take the old marks for its own.
+        func marker(_ shard: ShellWord.Part) -> ShellWord { plan.runFile("done-\(n)", shard: shard, "") }
         func shardOutput(_ shard: ShellWord.Part) -> ShellWord {
             plan.runFile(last.fileStem, shard: shard, ".jsonl.zst")
         }
@@ -48,9 +50,9 @@ public enum SlurmTarget {
             here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
             \(file.hasGlobInput ? "shopt -s failglob\n" : "")\(env)mkdir -p -- \(runDir) \(plan.runFile("logs").shell)
             # The input, cut once into \(n) contiguous shards (concatenated in order they are the input).
-            if [ ! -e \(plan.runFile("00-input.shards").shell) ]; then
-            \(ShellScriptTarget.lines(["  mminf-split", "-q", "--shards=\(n)", "--contiguous", plan.runFile("00-input.shard-{shard}.jsonl.zst").shell(after: "--output="), "--"] + file.inputs.map(\.value.shell)))
-              touch -- \(plan.runFile("00-input.shards").shell)
+            if [ ! -e \(plan.runFile("00-input.shards-\(n)").shell) ]; then
+            \(ShellScriptTarget.lines(["  " + plan.splitCommand(shards: n)[0]] + plan.splitCommand(shards: n).dropFirst() + file.inputs.map(\.value.shell) + ["</dev/null"]))
+              touch -- \(plan.runFile("00-input.shards-\(n)").shell)
             fi
             missing=()
             \(shardLoop)  [ -e \(marker(shardVar).shell) ] || missing+=("$i")
@@ -100,8 +102,8 @@ public enum SlurmTarget {
         task += """
 
             # The shard is complete: its marker, written atomically.
-            : > \(plan.runFile("done", shard: shardVar, ".tmp").shell)
-            mv -f -- \(plan.runFile("done", shard: shardVar, ".tmp").shell) \(marker(shardVar).shell)
+            : > \(plan.runFile("done-\(n)", shard: shardVar, ".tmp").shell)
+            mv -f -- \(plan.runFile("done-\(n)", shard: shardVar, ".tmp").shell) \(marker(shardVar).shell)
 
             """
 

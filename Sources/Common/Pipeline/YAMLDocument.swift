@@ -73,12 +73,21 @@ public enum YAMLDocument {
     public static let maxBytes = 1 << 20
     public static let maxExpandedNodes = 100_000
 
+    public static let maxDepth = 64
+
     public static func read(path: String) throws -> YAMLNode {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
+            throw PipelineError(path, nil, "is a folder; name the pipeline's YAML file", status: .noInput)
+        }
         guard let fh = FileHandle(forReadingAtPath: path) else {
             throw PipelineError(path, nil, "cannot open the pipeline file (does it exist?)", status: .noInput)
         }
         defer { try? fh.close() }
-        let data = fh.readData(ofLength: maxBytes + 1)
+        let data: Data
+        do { data = try fh.read(upToCount: maxBytes + 1) ?? Data() } catch {
+            throw PipelineError(path, nil, "cannot read it (\(error.localizedDescription))", status: .ioError)
+        }
         if data.count > maxBytes {
             throw PipelineError(
                 path, SourceMark(line: 1, column: 1),
@@ -132,6 +141,7 @@ private struct Composer {
     let bytes: [UInt8]
     var anchors: [String: YAMLNode] = [:]
     var total = 0
+    var depth = 0
 
     init(file: String, bytes: [UInt8]) {
         self.file = file
@@ -171,6 +181,13 @@ private struct Composer {
     /// The node that starts with `event` (its children read from the parser).
     mutating func node(from event: inout yaml_event_t, _ parser: inout yaml_parser_t) throws -> YAMLNode {
         let mark = SourceMark(event.start_mark)
+        depth += 1
+        defer { depth -= 1 }
+        if depth > YAMLDocument.maxDepth {
+            throw PipelineError(
+                file, mark, "nested more than \(YAMLDocument.maxDepth) levels deep; a pipeline file needs a few",
+                status: .dataError)
+        }
         let made: YAMLNode
         var anchor: UnsafeMutablePointer<yaml_char_t>?
         switch event.type {
