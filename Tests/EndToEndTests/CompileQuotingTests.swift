@@ -87,6 +87,32 @@ final class CompileQuotingTests: ToolTestCase {
                 XCTAssertTrue(FileManager.default.fileExists(atPath: path("st\(i)" + v)), "stats path \(i): \(v)")
             }
         }
+
+        // make passes a recipe to bash as one argument (128 KB at most): the 96 KB value is refused, clearly.
+        let tooLong = try Tools.run("mminf-compile", ["--make", "h.yaml", "-o", "Makefile"], cwd: dir)
+        XCTAssertEqual(tooLong.status, 64)
+        XCTAssertTrue(tooLong.stderr.contains("more than the 128 KB make may pass to the shell"), tooLong.stderr)
+        // The others go through make's own `$` and line rules to the same requests.
+        let short = Self.hostile.indices.filter { Self.hostile[$0].utf8.count < 1000 }
+        let shortSteps = steps.split(separator: "\n").enumerated().filter { short.contains($0.offset) }
+            .map { String($0.element) }.joined(separator: "\n")
+        try write("m.yaml", "pipeline: h\ninput: in.jsonl\nmodels:\n" + models + "steps:\n" + shortSteps + "\n")
+        XCTAssertEqual(try Tools.run("mminf-compile", ["--make", "m.yaml", "-o", "Makefile"], cwd: dir).status, 0)
+        let made = try Tools.shell("rm -rf .mminf && make -s", in: dir)
+        XCTAssertEqual(made.status, 0, made.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("canary")), "a value ran a command under make")
+        let again = try double.requests().dropFirst(Self.hostile.count)
+        XCTAssertEqual(again.count, short.count)
+        func key(_ r: JSONObjectLike) -> String {
+            let b = r.body
+            let prompt = ((b["messages"] as? [[String: Any]])?.last?["content"] as? String) ?? ""
+            return "\(b["model"] as? String ?? "")\u{0}\((b["stop"] as? [String]) ?? [])\u{0}\(prompt)"
+        }
+        let (viaMake, viaSh) = (Set(again.map(key)), Set(short.map { key(ordered[$0]) }))
+        XCTAssertEqual(
+            viaMake, viaSh,
+            "make sent what the sh target did not: \(viaMake.subtracting(viaSh).map { String($0.prefix(80)) }); "
+                + "the sh target sent what make did not: \(viaSh.subtracting(viaMake).map { String($0.prefix(80)) })")
     }
 
     func testExpansionsAreTheOnlyOnes() throws {

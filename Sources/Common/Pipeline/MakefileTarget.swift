@@ -1,4 +1,5 @@
 import Foundation
+import RecordCore
 
 /// The make target: one rule per step, each writing its step's file through
 /// the tool's own atomic output (a temporary name, then rename), so an
@@ -32,7 +33,7 @@ public enum MakefileTarget {
             // The stamp names N: a run compiled for another N cuts the input again.
             let stamp = "00-input.shards-\(n)"
             rules.append(
-                rule(
+                try rule(
                     "# 0. input, cut into \(n) contiguous blocks (concatenated in order they are the input)",
                     target: "\(runDir)/\(stamp)", prerequisites: inputs + ["$(MMINF_MAKEFILE)"],
                     recipe: [
@@ -51,7 +52,7 @@ public enum MakefileTarget {
                         + c.failureWords(plan, shard: .literal(name))
                         + [plan.runFile(stepFile).shell(after: "--output="), "--", previous[k].shell, "</dev/null"]
                     rules.append(
-                        rule(
+                        try rule(
                             plan.heading(c) + " (shard \(name) of \(n))", target: "\(runDir)/\(stepFile)",
                             prerequisites: [previous[k].make], recipe: [ShellScriptTarget.lines(words)]))
                     next.append(("\(runDir)/\(stepFile)", plan.runFile(stepFile).shell))
@@ -65,7 +66,7 @@ public enum MakefileTarget {
             let target = mergedIsOutput ? output! : "\(runDir)/\(merged)"
             let outWord = mergedIsOutput ? file.output!.value.shell : plan.runFile(merged).shell
             rules.append(
-                rule(
+                try rule(
                     "# merge: the \(n) shards of step \(last.number) in shard order", target: target,
                     prerequisites: previous.map(\.make),
                     recipe: [
@@ -98,7 +99,7 @@ public enum MakefileTarget {
             // The first rule depends on the Makefile: a recompiled pipeline runs again (the cache replays).
             let extra = c.number == 1 ? ["$(MMINF_MAKEFILE)"] : []
             rules.append(
-                rule(
+                try rule(
                     plan.heading(c) + why, target: target, prerequisites: inputs + extra,
                     recipe: [ShellScriptTarget.lines(words)]))
             inputs = [target]
@@ -137,7 +138,16 @@ public enum MakefileTarget {
         return out
     }
 
-    static func rule(_ comment: String, target: String, prerequisites: [String], recipe: [String]) -> String {
+    /// make hands a recipe to `bash -c` as one argument, which Linux caps at 128 KB.
+    static let maxRecipeBytes = 120_000
+
+    static func rule(_ comment: String, target: String, prerequisites: [String], recipe: [String]) throws -> String {
+        let size = recipe.reduce(0) { $0 + $1.makeRecipe.utf8.count }
+        if size > maxRecipeBytes {
+            throw ToolError(
+                "--make: the rule for \(target) is \(size / 1000) KB, more than the 128 KB make may pass to the shell at once; compile without --make (the sh target takes it), or move the long text into a file (prompt_file:)",
+                status: .usage)
+        }
         var r = "\(comment)\n\(target): \(prerequisites.joined(separator: " "))\n"
         for line in recipe {
             r +=
