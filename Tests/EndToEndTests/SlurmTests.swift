@@ -57,20 +57,7 @@ final class SlurmTests: ToolTestCase {
         return (merge, array, r.stderr)
     }
 
-    func records(_ file: URL) throws -> [NSDictionary] {
-        let r = try Tools.run("mminf-filter", ["-q", "true", file.path])
-        XCTAssertEqual(r.status, 0, r.stderr)
-        func strip(_ v: Any) -> Any {
-            if let d = v as? [String: Any] {
-                return d.filter { !["latency_ms", "attempts", "created"].contains($0.key) }.mapValues(strip)
-            }
-            if let a = v as? [Any] { return a.map(strip) }
-            return v
-        }
-        return try r.lines.map {
-            NSDictionary(dictionary: strip(try JSONSerialization.jsonObject(with: Data($0.utf8))) as! [String: Any])
-        }
-    }
+    func records(_ file: URL) throws -> [NSDictionary] { try Tools.recordsWithoutTiming(file) }
 
     func testShardedJobArrayWritesWhatTheShellPipeWrites() throws {
         let f = try folder("slurm")

@@ -204,6 +204,26 @@ extension Tools {
     }
 }
 
+extension Tools {
+    /// The records of an output file (zstd or not), with history's timing fields
+    /// (latency_ms, attempts, created) left out: what two runs of one pipeline share.
+    public static func recordsWithoutTiming(_ file: URL) throws -> [NSDictionary] {
+        let r = try run("mminf-filter", ["-q", "true", file.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        func strip(_ v: Any) -> Any {
+            if let d = v as? [String: Any] {
+                return d.filter { !["latency_ms", "attempts", "created"].contains($0.key) }.mapValues(strip)
+            }
+            if let a = v as? [Any] { return a.map(strip) }
+            return v
+        }
+        return try r.lines.map {
+            NSDictionary(
+                dictionary: strip(try JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] ?? [:])
+        }
+    }
+}
+
 extension ToolRun {
     /// Each output line parsed as a JSON object (lines that are not are left out).
     public var records: [[String: Any]] {
