@@ -33,16 +33,23 @@ public enum ModelServers {
             trap 'exit 130' INT
             # mminf_serve VAR MODEL LOG TIMEOUT COMMAND: runs COMMAND with MMINF_PORT set to a free
             # port, in its own process group, and sets VAR to the port once the server answers.
+            # Ports come from below the kernel's range for outgoing connections, so no client holds
+            # one; a port another server took first ("in use" in the log) is tried again on a new one.
             mminf_serve() {
-              local var="$1" name="$2" log="$3" timeout="$4" command="$5" port pid tenths=0
+              local var="$1" name="$2" log="$3" timeout="$4" command="$5" port pid tenths=0 attempt=1 low=32768
+              read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+              ((low > 12000)) || low=32768
               while :; do
-                port=$((20000 + RANDOM % 40000))
-                (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
+                port=$((10000 + RANDOM % (low - 10000)))
+                (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue
+                MMINF_PORT="$port" setsid bash -c "$command" >"$log" 2>&1 </dev/null &
+                pid=$!
+                mminf_servers+=("$pid")
+                echo "mminf: model $name: starting its server on port $port (pid $pid, log $log)" >&2
+                sleep 0.5
+                if kill -0 "$pid" 2>/dev/null || ((attempt >= 3)) || ! grep -qi 'in use' "$log"; then break; fi
+                attempt=$((attempt + 1))
               done
-              MMINF_PORT="$port" setsid bash -c "$command" >"$log" 2>&1 </dev/null &
-              pid=$!
-              mminf_servers+=("$pid")
-              echo "mminf: model $name: starting its server on port $port (pid $pid, log $log)" >&2
               until curl -sf -o /dev/null "http://127.0.0.1:$port/health" \\
                 || curl -sf -o /dev/null "http://127.0.0.1:$port/v1/models"; do
                 if ! kill -0 "$pid" 2>/dev/null; then
