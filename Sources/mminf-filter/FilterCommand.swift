@@ -107,6 +107,7 @@ struct FilterCommand: ParsableCommand {
     var systemField: String?
 
     @OptionGroup var io: IOOptions
+    @OptionGroup var statsOption: StatsOption
 
     mutating func run() throws {
         try ToolMain.run("mminf-filter") {
@@ -120,7 +121,7 @@ struct FilterCommand: ParsableCommand {
             }
             let plan = try makePlan(expressions)
             let filter = RecordFilter(plan: plan)
-            let tool = try RecordTool(name: "mminf-filter", files: files, io: io)
+            let tool = try RecordTool(name: "mminf-filter", files: files, io: io, stats: statsOption.stats)
             try tool.process { tool in
                 try tool.eachLine { line in
                     switch try filter.apply(line.bytes, position: tool.summary.recordsIn - 1) {

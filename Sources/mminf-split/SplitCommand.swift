@@ -94,6 +94,7 @@ struct SplitCommand: ParsableCommand {
     var seed: UInt64 = 0
 
     @OptionGroup var io: IOOptions
+    @OptionGroup var statsOption: StatsOption
 
     mutating func validate() throws {
         let modes = [field != nil, join != nil, shards != nil, sample != nil].filter { $0 }.count
@@ -162,7 +163,7 @@ struct SplitCommand: ParsableCommand {
     func runShards(_ n: Int, key: FieldPath?) throws {
         var stdoutOptions = io  // -o is the file-name pattern here
         stdoutOptions.output = nil
-        let tool = try RecordTool(name: "mminf-split", files: files, io: stdoutOptions)
+        let tool = try RecordTool(name: "mminf-split", files: files, io: stdoutOptions, stats: statsOption.stats)
         try tool.process {
             if contiguous, let pipe = files.first(where: { !ShardWriter.isRegularFile($0) }) {
                 throw ToolError(
@@ -176,7 +177,7 @@ struct SplitCommand: ParsableCommand {
     }
 
     func runSample(_ spec: String) throws {
-        let tool = try RecordTool(name: "mminf-split", files: files, io: io)
+        let tool = try RecordTool(name: "mminf-split", files: files, io: io, stats: statsOption.stats)
         try tool.process { try RecordSampler.run($0, spec: spec, seed: seed) }
     }
 
@@ -185,7 +186,7 @@ struct SplitCommand: ParsableCommand {
         atEnd: ((RecordTool) throws -> Void)? = nil,
         _ body: (RecordTool, InputLine, JSONValue) throws -> Void
     ) throws {
-        let tool = try RecordTool(name: "mminf-split", files: files, io: io)
+        let tool = try RecordTool(name: "mminf-split", files: files, io: io, stats: statsOption.stats)
         try tool.process { tool in
             try tool.eachLine { line in try body(tool, line, try parseRecord(line.bytes)) }
             try atEnd?(tool)

@@ -237,3 +237,26 @@ extension FilterToolTests {
         XCTAssertTrue(r.out.isEmpty, "stdin was not read")
     }
 }
+
+extension FilterToolTests {
+    func testStatsFileOnEveryExit() throws {
+        let ok = try Tools.run(
+            "mminf-filter", ["-q", "--stats", path("s/ok.json"), "n > 1"], input: "{\"n\": 1}\n{\"n\": 2}\n{\"n\": 3}\n"
+        )
+        XCTAssertEqual(ok.status, 0, ok.stderr)
+        let stats = try JSONSerialization.jsonObject(with: Data(try read("s/ok.json").utf8)) as? [String: Any]
+        XCTAssertEqual(stats?["in"] as? Int, 3)
+        XCTAssertEqual(stats?["out"] as? Int, 2)
+        XCTAssertEqual(stats?["dropped"] as? Int, 1)
+        // A run stopped by a bad line still says what it did.
+        let bad = try Tools.run(
+            "mminf-filter", ["-q", "--stats", path("bad.json"), "true"], input: "{\"n\": 1}\nnot json\n")
+        XCTAssertEqual(bad.status, 65)
+        let partial = try JSONSerialization.jsonObject(with: Data(try read("bad.json").utf8)) as? [String: Any]
+        XCTAssertEqual(partial?["out"] as? Int, 1)
+        let split = try Tools.run(
+            "mminf-split", ["-q", "--stats", path("split.json"), "--field", "t"], input: "{\"t\": \"a\\nb\"}\n")
+        XCTAssertEqual(split.status, 0, split.stderr)
+        XCTAssertTrue(try read("split.json").contains(#""out":2"#))
+    }
+}

@@ -37,6 +37,14 @@ public struct IOOptions: ParsableArguments {
     }
 }
 
+/// `--stats FILE` for the tools that call no model (mminf-gen and mminf-score have
+/// their own, with the request figures).
+public struct StatsOption: ParsableArguments {
+    public init() {}
+    @Option(help: ArgumentHelp("Write the final figures as JSON to FILE.", valueName: "FILE"))
+    public var stats: String?
+}
+
 extension IOOptions {
     /// The plain settings the record core works with.
     public var settings: RecordToolSettings {
@@ -53,10 +61,12 @@ extension IOOptions {
 
 extension RecordTool {
     public convenience init(
-        name: String, files: [String], io: IOOptions, alsoWrites: [(path: String, option: String)] = []
+        name: String, files: [String], io: IOOptions, alsoWrites: [(path: String, option: String)] = [],
+        stats: String? = nil
     ) throws {
         var settings = io.settings
         settings.alsoWrites = alsoWrites
+        settings.stats = stats
         try self.init(name: name, files: files, io: settings)
     }
 }

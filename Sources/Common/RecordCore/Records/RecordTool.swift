@@ -21,6 +21,8 @@ public struct RecordToolSettings: Sendable {
     /// Other files the run writes (failures, stats): claimed, and their folders made
     /// and checked, before anything is opened, so a bad path stops the run at once.
     public var alsoWrites: [(path: String, option: String)] = []
+    /// `--stats FILE` of the tools that call no model: the summary as JSON, on every exit.
+    public var stats: String?
     public init() {}
 }
 
@@ -34,6 +36,7 @@ public final class RecordTool {
     public let summary: RunSummary
     let policy: BadLinePolicy
     let quiet: Bool
+    let statsPath: String?
     var badLineWarnings = 0
     var files: FileClaims
 
@@ -51,7 +54,7 @@ public final class RecordTool {
         for (path, option) in [(io.output, "-o"), (io.rejected, "--rejected")] {
             if let path, path != "-" { try RecordTool.prepareFolder(of: path, option: option) }
         }
-        for (path, option) in io.alsoWrites {
+        for (path, option) in io.alsoWrites + (io.stats.map { [($0, "--stats")] } ?? []) {
             try files.claimOutput(path, option: option)
             try RecordTool.prepareFolder(of: path, option: option)
         }
@@ -61,6 +64,7 @@ public final class RecordTool {
         self.summary = RunSummary(tool: name)
         self.policy = io.badLines
         self.quiet = io.quiet
+        self.statsPath = io.stats
     }
 
     /// Refuses an output that is also an input or another output (see FileClaims).
@@ -80,6 +84,9 @@ public final class RecordTool {
         } catch { if failure == nil { failure = error } }
         do { try rejects?.close() } catch { if failure == nil { failure = error } }
         input.close()
+        if let statsPath {
+            do { try summary.writeStats(to: statsPath) } catch { if failure == nil { failure = error } }
+        }
         if !quiet { RecordTool.printError(summary.line()) }
         if !completed, let staged = output.stagingPath {
             let kept = "the \(summary.recordsOut) records written are in \(staged); \(output.name) was not touched"
