@@ -11,7 +11,8 @@ import PackageDescription
 //          <- Requests    chat bodies, media, the Oasis hook, scoring plans (+ Prompts)
 //     <- ToolCLI      options every tool shares (ArgumentParser starts here)
 //          <- ModelCLI    server, sampling, media and engine options (+ Requests)
-//     <- Pipeline     pipeline YAML (libyaml), compiled to sh / make (+ Prompts, Transforms)
+//     <- Pipeline     pipeline YAML (libyaml), compiled to sh / make / Slurm (+ Prompts, Transforms)
+//     <- Report       streaming figures, sketches, HTML/SVG, thumbnails (+ Transforms, libgd, HdrHistogram)
 //
 // mminf-filter, mminf-split and mminf-compile link neither libcurl, SQLite nor OpenSSL
 // (Tests/EndToEndTests/LinkageTests checks it with ldd).
@@ -34,10 +35,12 @@ let package = Package(
         .executable(name: "mminf-gen", targets: ["mminf-gen"]),
         .executable(name: "mminf-score", targets: ["mminf-score"]),
         .executable(name: "mminf-compile", targets: ["mminf-compile"]),
+        .executable(name: "mminf-report", targets: ["mminf-report"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/swift-extras/swift-extras-base64", from: "1.2.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // Thin system-library targets: the C libraries come from the OS (scripts/setup.sh).
@@ -45,6 +48,7 @@ let package = Package(
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(name: "CGD", pkgConfig: "gdlib", providers: [.apt(["libgd-dev"])]),
         .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
         .target(name: "CSQLite", linkerSettings: [.linkedLibrary("sqlite3")]),
         .target(name: "CMemory"),
@@ -59,6 +63,9 @@ let package = Package(
         library("ToolCLI", ["RecordCore", argumentParser]),
         library("ModelCLI", ["ToolCLI", "Requests", "Engine", "Prompts", "RecordCore", argumentParser]),
         library("Pipeline", ["RecordCore", "Prompts", "Transforms", "CYAML"]),
+        library(
+            "Report",
+            ["RecordCore", "Transforms", "CGD", .product(name: "Histogram", package: "hdrhistogram-swift")]),
 
         .executableTarget(name: "mminf-filter", dependencies: ["ToolCLI", "Transforms", "RecordCore", argumentParser]),
         .executableTarget(name: "mminf-split", dependencies: ["ToolCLI", "Transforms", "RecordCore", argumentParser]),
@@ -71,6 +78,8 @@ let package = Package(
 
         .executableTarget(
             name: "mminf-compile", dependencies: ["Pipeline", "ToolCLI", "RecordCore", argumentParser]),
+        .executableTarget(
+            name: "mminf-report", dependencies: ["Report", "ToolCLI", "RecordCore", argumentParser]),
 
         // Shared by the tests: temporary folders, the test servers, running the built tools.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
@@ -82,6 +91,7 @@ let package = Package(
         unitTests("ToolCLI", ["RecordCore", argumentParser]),
         unitTests("ModelCLI", ["ToolCLI", "Requests", "Engine", "RecordCore", argumentParser]),
         unitTests("Pipeline", ["RecordCore"]),
+        unitTests("Report", ["RecordCore"]),
         // The end-to-end tests run the built binaries and link no library of mminf.
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
     ],

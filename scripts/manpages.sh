@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-.build/share}"
-tools=(mminf-filter mminf-split mminf-gen mminf-score mminf-compile)
+tools=(mminf-filter mminf-split mminf-gen mminf-score mminf-compile mminf-report)
 
 swift build -c release >&2
 bin="$(swift build -c release --show-bin-path)"

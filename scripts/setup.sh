@@ -13,6 +13,8 @@ packages=(
   libyaml-dev      # pipeline files for mminf-compile (CYAML target)
   shellcheck       # tests check every compiled pipeline script with it
   slurm-wlm munge  # a one-node Slurm cluster for the tests (scripts/slurm-cluster.sh)
+  libgd-dev        # report thumbnails: decode, scale, encode images (CGD target)
+  chromium         # the report's HTML is tested in a real, headless browser
   zstd jq          # benchmarks compare against these
   time             # /usr/bin/time for peak RSS in benchmarks
   curl             # scripts/llama-server.sh waits for /health with it

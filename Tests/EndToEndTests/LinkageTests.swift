@@ -20,9 +20,9 @@ final class LinkageTests: XCTestCase {
         }
     }
 
-    func testFilterSplitAndCompileLinkNoCurlSQLiteOrOpenSSL() throws {
+    func testToolsThatCallNoModelLinkNoCurlSQLiteOrOpenSSL() throws {
         let forbidden = ["libcurl", "libsqlite3", "libssl", "libcrypto"]
-        for tool in ["mminf-filter", "mminf-split", "mminf-compile"] {
+        for tool in ["mminf-filter", "mminf-split", "mminf-compile", "mminf-report"] {
             let libs = try sharedLibraries(tool)
             XCTAssertTrue(libs.contains { $0.hasPrefix("libzstd") }, "\(tool) should link libzstd: \(libs)")
             for name in forbidden {
@@ -34,5 +34,6 @@ final class LinkageTests: XCTestCase {
         XCTAssertTrue(gen.contains { $0.hasPrefix("libcurl") }, "\(gen)")
         XCTAssertTrue(gen.contains { $0.hasPrefix("libsqlite3") }, "\(gen)")
         XCTAssertTrue(try sharedLibraries("mminf-compile").contains { $0.hasPrefix("libyaml") }, "the system libyaml")
+        XCTAssertTrue(try sharedLibraries("mminf-report").contains { $0.hasPrefix("libgd") }, "the system libgd")
     }
 }

@@ -3,7 +3,7 @@ import TestSupport
 import XCTest
 
 final class VersionAndCompletionTests: XCTestCase {
-    let tools = ["mminf-filter", "mminf-split", "mminf-gen", "mminf-score", "mminf-compile"]
+    let tools = ["mminf-filter", "mminf-split", "mminf-gen", "mminf-score", "mminf-compile", "mminf-report"]
 
     func testEveryToolPrintsOneVersion() throws {
         var versions = Set<String>()

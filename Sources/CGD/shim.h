@@ -1,0 +1,2 @@
+// libgd (Debian's libgd-dev): decodes PNG, JPEG, GIF and WebP, scales, encodes PNG, for report thumbnails.
+#include <gd.h>

@@ -1,0 +1,230 @@
+import Foundation
+import Histogram
+import RecordCore
+import Transforms
+
+/// What a report shows, gathered in one streaming pass with flat memory:
+/// counters, value counts, HDR histograms for percentiles, a HyperLogLog
+/// for the duplicate rate, and a seeded reservoir of sample records.
+public final class ReportFigures {
+    public struct Settings {
+        public var textFields = ["instruction", "response"]
+        public var duplicateField: String?
+        public var sampleSize = 20
+        public var seed: UInt64 = 0
+        public init() {}
+    }
+
+    /// One step's figures from its `--stats` file.
+    public struct FunnelStep {
+        public var name: String
+        public var recordsIn: Int
+        public var recordsOut: Int
+        public var dropped: Int
+        public var failed: Int
+    }
+
+    /// A score's values: numbers by value, booleans, and records without it.
+    public struct ScoreFigures {
+        public var numbers: [Double: Int] = [:]
+        public var trues = 0
+        public var falses = 0
+        public var missing = 0
+        /// Values beyond `ValueCounts.limit` distinct ones are counted here only.
+        public var overflow = 0
+    }
+
+    public struct LengthFigures {
+        public var present = 0
+        public var missing = 0
+        /// Records per length bin: 0, 1, 2-3, 4-7, ... (powers of two), in code points.
+        public var bins = [Int](repeating: 0, count: LengthFigures.binCount)
+        var lengths = Histogram<UInt64>(highestTrackableValue: 1 << 40, numberOfSignificantValueDigits: .two)
+        public static let binCount = 18
+        public func percentile(_ p: Double) -> Int { present == 0 ? 0 : Int(lengths.valueAtPercentile(p)) }
+        public static func bin(_ n: Int) -> Int { n == 0 ? 0 : min(binCount - 1, Int.bitWidth - n.leadingZeroBitCount) }
+        public static func binLabel(_ i: Int) -> String {
+            if i == 0 { return "0" }
+            let lo = 1 << (i - 1)
+            return i == binCount - 1 ? "\(lo)+" : (lo == (1 << i) - 1 ? "\(lo)" : "\(lo)-\((1 << i) - 1)")
+        }
+    }
+
+    public struct StepFigures {
+        public var calls = 0
+        public var promptTokens = 0
+        public var completionTokens = 0
+        var latency = Histogram<UInt64>(highestTrackableValue: 1 << 40, numberOfSignificantValueDigits: .two)
+        public var timed = 0
+        public func latencyPercentile(_ p: Double) -> Int { timed == 0 ? 0 : Int(latency.valueAtPercentile(p)) }
+    }
+
+    public let settings: Settings
+    public private(set) var records = 0
+    public private(set) var badLines = 0
+    public var funnel: [FunnelStep] = []
+    public private(set) var scores: [String: ScoreFigures] = [:]
+    public private(set) var lengths: [String: LengthFigures] = [:]
+    public private(set) var steps: [String: StepFigures] = [:]
+    /// Step names in the order first seen in history.
+    public private(set) var stepOrder: [String] = []
+    /// Records by the script most of their text is in: cjk, latin, other, none.
+    public private(set) var languages: [String: Int] = ["cjk": 0, "latin": 0, "other": 0, "none": 0]
+    public private(set) var duplicatesSeen = 0
+    let distinct = HyperLogLog()
+    let reservoir: ReservoirSample
+
+    public init(settings: Settings) {
+        self.settings = settings
+        reservoir = ReservoirSample(size: settings.sampleSize, seed: settings.seed)
+        for f in settings.textFields { lengths[f] = LengthFigures() }
+    }
+
+    /// Estimated share of records whose duplicate field repeats an earlier one.
+    public var duplicateRate: Double {
+        duplicatesSeen == 0 ? 0 : max(0, 1 - min(1, distinct.estimate / Double(duplicatesSeen)))
+    }
+    public var distinctEstimate: Double { distinct.estimate }
+
+    public var sample: [ReservoirSample.Entry] { reservoir.inOrder() }
+
+    /// Reads every record of `paths` (a line that is not a JSON object is counted, not fatal).
+    public func read(_ paths: [String]) throws {
+        let input = RecordInput(paths: paths)
+        try input.checkReadable()
+        defer { input.close() }
+        while let line = try input.next() {
+            try SignalWatch.check()
+            let record: JSONValue
+            do { record = try parseRecord(line.bytes) } catch {
+                badLines += 1
+                continue
+            }
+            records += 1
+            _ = reservoir.offer(line)
+            add(record)
+        }
+    }
+
+    func add(_ record: JSONValue) {
+        if case .object(let s)? = record["scores"] {
+            for (name, v) in s.members { addScore(name, v) }
+        }
+        for name in scores.keys where record["scores"]?[name] == nil { scores[name]?.missing += 1 }
+        var cjk = 0
+        var latin = 0
+        var letters = 0
+        for f in settings.textFields {
+            let path = (try? FieldPath(parsing: f)).map { record.value(at: $0) } ?? nil
+            guard case .string(let text)? = path else {
+                lengths[f]?.missing += 1
+                continue
+            }
+            let n = text.unicodeScalars.count
+            lengths[f]?.present += 1
+            lengths[f]?.bins[LengthFigures.bin(n)] += 1
+            _ = lengths[f]?.lengths.record(UInt64(n))
+            for u in text.unicodeScalars where u.properties.isAlphabetic {
+                letters += 1
+                if Self.isCJK(u) { cjk += 1 } else if u.isASCII || (0xC0...0x24F).contains(u.value) { latin += 1 }
+            }
+        }
+        let script = letters == 0 ? "none" : cjk * 2 >= letters ? "cjk" : latin * 2 >= letters ? "latin" : "other"
+        languages[script, default: 0] += 1
+        if let f = settings.duplicateField ?? settings.textFields.first,
+            let path = try? FieldPath(parsing: f), let v = record.value(at: path)
+        {
+            duplicatesSeen += 1
+            distinct.add(StableHash.hash64(StableHash.keyBytes(v)))
+        }
+        if case .object(let h)? = record["history"] {
+            for (step, v) in h.members { addStep(step, v) }
+        }
+    }
+
+    func addScore(_ name: String, _ v: JSONValue) {
+        if scores[name] == nil { scores[name] = ScoreFigures(missing: records - 1) }
+        switch v {
+        case .bool(let b): if b { scores[name]!.trues += 1 } else { scores[name]!.falses += 1 }
+        case .number(let n):
+            if scores[name]!.numbers[n.value] != nil || scores[name]!.numbers.count < Self.distinctValueLimit {
+                scores[name]!.numbers[n.value, default: 0] += 1
+            } else {
+                scores[name]!.overflow += 1
+            }
+        default: scores[name]!.missing += 1
+        }
+    }
+
+    /// Distinct values of one score kept apart; past it they are only counted.
+    public static let distinctValueLimit = 200
+
+    func addStep(_ step: String, _ v: JSONValue) {
+        guard case .object = v else { return }
+        if steps[step] == nil {
+            steps[step] = StepFigures()
+            stepOrder.append(step)
+        }
+        steps[step]!.calls += 1
+        if case .object(let u)? = v["usage"] {
+            steps[step]!.promptTokens += Int(u["prompt_tokens"]?.doubleValue ?? 0)
+            steps[step]!.completionTokens += Int(u["completion_tokens"]?.doubleValue ?? 0)
+        }
+        if let ms = v["latency_ms"]?.doubleValue, ms >= 0, ms < 1e12 {
+            steps[step]!.timed += 1
+            _ = steps[step]!.latency.record(UInt64(ms))
+        }
+    }
+
+    static func isCJK(_ u: Unicode.Scalar) -> Bool {
+        switch u.value {
+        case 0x3040...0x30FF, 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xAC00...0xD7AF, 0xF900...0xFAFF, 0x20000...0x2FA1F:
+            return true
+        default: return false
+        }
+    }
+
+    /// A `--stats` file of one step (mminf-gen, -score, -filter, -split write them).
+    public func addStats(path: String) throws {
+        let text = try TextFile.read(path, what: "--stats \(path)")
+        guard case .object(let o) = try JSONValue.parse(text) else {
+            throw ToolError("--stats \(path): not a JSON object", status: .dataError)
+        }
+        func n(_ k: String) -> Int { Int(o[k]?.doubleValue ?? 0) }
+        let tool = o["tool"]?.stringValue ?? "step"
+        let name = (path as NSString).lastPathComponent.replacingOccurrences(of: ".stats.json", with: "")
+        funnel.append(
+            FunnelStep(
+                name: "\(name) (\(tool))", recordsIn: n("in"), recordsOut: n("out"), dropped: n("dropped"),
+                failed: n("failed")))
+    }
+}
+
+/// Counts distinct values in a few kilobytes (Flajolet et al.'s HyperLogLog,
+/// 2^14 registers: a standard error of about 0.8%).
+final class HyperLogLog {
+    static let bits = 14
+    var registers = [UInt8](repeating: 0, count: 1 << HyperLogLog.bits)
+
+    func add(_ hash: UInt64) {
+        let index = Int(hash >> UInt64(64 - Self.bits))
+        let rest = hash << UInt64(Self.bits)
+        let rank = UInt8(min(rest.leadingZeroBitCount, 64 - Self.bits) + 1)
+        if rank > registers[index] { registers[index] = rank }
+    }
+
+    var estimate: Double {
+        let m = Double(registers.count)
+        let sum = registers.reduce(0.0) { $0 + pow(2, -Double($1)) }
+        let raw = 0.7213 / (1 + 1.079 / m) * m * m / sum
+        let zeros = registers.filter { $0 == 0 }.count
+        // Small counts: linear counting is exact enough where many registers are empty.
+        if raw <= 2.5 * m && zeros > 0 { return m * log(m / Double(zeros)) }
+        return raw
+    }
+}
+
+extension JSONValue {
+    /// A member of an object value (nil for other values or a missing key).
+    subscript(key: String) -> JSONValue? { objectValue?[key] }
+}

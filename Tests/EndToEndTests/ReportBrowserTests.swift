@@ -1,0 +1,110 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// mminf-report's HTML, opened in a real browser (Debian's headless Chromium):
+/// the DOM after rendering holds the figures, and a screenshot is kept.
+final class ReportBrowserTests: ToolTestCase {
+    func chromium(_ args: [String]) throws -> ToolRun {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium") else {
+            throw XCTSkip("chromium is not installed (scripts/setup.sh installs it)")
+        }
+        let quoted = args.map { "'\($0)'" }.joined(separator: " ")
+        return try Tools.shell(
+            "timeout 120 /usr/bin/chromium --headless --no-sandbox --disable-gpu --enable-logging=stderr --v=0 \(quoted)",
+            in: dir)
+    }
+
+    func testReportOfARunInABrowser() throws {
+        let images = packageRoot.appendingPathComponent("examples/data/images").path
+        try write("broken.png", "not a picture")
+        var lines: [String] = []
+        for i in 0..<30 {
+            let image =
+                i == 0
+                ? path("broken.png") : i == 1 ? "missing.png" : "\(images)/\(["bicycle", "mugs", "chart"][i % 3]).png"
+            let clarity = [3, 4, 5][i % 3]
+            lines.append(
+                #"{"id":\#(i),"image":"\#(image)","instruction":"Question \#(i % 10)?","response":"答案 \#(i)","scores":{"clarity":\#(clarity)},"history":{"hook":{"usage":{"prompt_tokens":5,"completion_tokens":\#(i)},"latency_ms":\#(100 + i)}}}"#
+            )
+        }
+        try write("in.jsonl", lines.joined(separator: "\n") + "\n")
+        // A two-step run whose --stats files make the funnel.
+        let run = try Tools.shell(
+            """
+            mminf-filter -q --stats keep.stats.json 'scores.clarity >= 4' in.jsonl \
+            | mminf-split -q --stats split.stats.json --sample 15 --seed 1 > kept.jsonl
+            mminf-report --stats keep.stats.json --stats split.stats.json --threshold 'scores.clarity >= 4' \
+                --sample 12 kept.jsonl -o r.html
+            mminf-report --json kept.jsonl > r.json
+            : > empty.jsonl
+            mminf-report empty.jsonl -o empty.html
+            """, in: dir)
+        XCTAssertEqual(run.status, 0, run.stderr)
+
+        let dom = try chromium(["--dump-dom", "file://" + path("r.html")])
+        XCTAssertEqual(dom.status, 0, dom.stderr)
+        let html = dom.out
+        XCTAssertTrue(
+            html.contains(#"data-step="keep (mminf-filter)" data-in="30" data-out="20" data-dropped="10""#), html)
+        XCTAssertTrue(html.contains(#"data-step="split (mminf-split)" data-in="20" data-out="15" data-dropped="5""#))
+        XCTAssertTrue(html.contains(#"data-records="15""#))
+        // Histogram of clarity among the kept: only 4s and 5s, bars add up to 15.
+        let counts = html.components(separatedBy: #"data-label=""#).dropFirst().compactMap { part -> (String, Int)? in
+            let label = String(part.prefix { $0 != "\"" })
+            guard let c = part.range(of: #"data-count=""#) else { return nil }
+            return (label, Int(part[c.upperBound...].prefix { $0.isNumber }) ?? -1)
+        }
+        let clarity = counts.filter { $0.0 == "4" || $0.0 == "5" }
+        XCTAssertEqual(clarity.map(\.1).reduce(0, +), 15, "\(counts)")
+        XCTAssertTrue(html.contains(#"class="threshold" data-threshold="&gt;= 4""#), "the threshold is drawn")
+        XCTAssertTrue(html.contains(#"<img class="thumb" src="data:image/png;base64,"#), "thumbnails embedded")
+        XCTAssertTrue(html.contains(#"data-step="hook""#))
+        XCTAssertTrue(html.contains(#"data-lang="cjk">0<"#) || html.contains(#"data-lang="latin""#))
+        XCTAssertFalse(html.contains("http://") && html.contains("<script src"), "no network")
+        let console = dom.stderr.split(separator: "\n").filter { $0.contains("CONSOLE") || $0.contains("Uncaught") }
+        XCTAssertTrue(console.isEmpty, "console errors: \(console)")
+
+        // Undecodable and missing images show a placeholder with the reason.
+        try write("bad.jsonl", #"{"image":"\#(path("broken.png"))"}"# + "\n" + #"{"image":"missing.png"}"# + "\n")
+        XCTAssertEqual(try Tools.shell("mminf-report bad.jsonl -o bad.html", in: dir).status, 0)
+        let bad = try chromium(["--dump-dom", "file://" + path("bad.html")]).out
+        XCTAssertTrue(bad.contains(#"data-reason="not a PNG, JPEG, GIF or WebP image""#), bad)
+        XCTAssertTrue(bad.contains(#"data-reason="cannot read missing.png""#), bad)
+
+        let empty = try chromium(["--dump-dom", "file://" + path("empty.html")]).out
+        XCTAssertTrue(empty.contains("This input holds no records."), empty)
+
+        let json = try JSONSerialization.jsonObject(with: Data(try read("r.json").utf8)) as? [String: Any]
+        XCTAssertEqual(json?["records"] as? Int, 15)
+
+        // A screenshot, kept under .build for a person to look at.
+        let shots = packageRoot.appendingPathComponent(".build/test-artifacts")
+        try FileManager.default.createDirectory(at: shots, withIntermediateDirectories: true)
+        let shot = shots.appendingPathComponent("report.png").path
+        try? FileManager.default.removeItem(atPath: shot)
+        let s = try chromium(["--screenshot=" + shot, "--window-size=1200,2400", "file://" + path("r.html")])
+        XCTAssertEqual(s.status, 0, s.stderr)
+        let png = try Data(contentsOf: URL(fileURLWithPath: shot))
+        XCTAssertEqual(Array(png.prefix(4)), [0x89, 0x50, 0x4E, 0x47])
+        XCTAssertGreaterThan(png.count, 20_000, "a rendered page, not a blank one")
+    }
+
+    func testCompareShowsTwoRunsSideBySide() throws {
+        try write("a.jsonl", #"{"scores":{"clarity":3}}"# + "\n" + #"{"scores":{"clarity":5}}"# + "\n")
+        try write("b.jsonl", #"{"scores":{"clarity":5}}"# + "\n")
+        let r = try Tools.shell("mminf-report --compare a.jsonl b.jsonl -o c.html", in: dir)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let html = try read("c.html")
+        XCTAssertTrue(
+            html.contains(#"data-run="a.jsonl"><h3>a.jsonl</h3><table><tr><th>records</th><td data-records="2""#), html)
+        XCTAssertTrue(
+            html.contains(#"data-run="b.jsonl"><h3>b.jsonl</h3><table><tr><th>records</th><td data-records="1""#))
+        let bad = try Tools.run("mminf-report", ["--compare", path("a.jsonl")])
+        XCTAssertEqual(bad.status, 64)
+        XCTAssertTrue(bad.stderr.contains("--compare takes exactly two FILEs"), bad.stderr)
+        let threshold = try Tools.run("mminf-report", ["--threshold", "clarity > 3", path("a.jsonl")])
+        XCTAssertEqual(threshold.status, 64)
+        XCTAssertTrue(threshold.stderr.contains("write it as 'scores.NAME OP NUMBER'"), threshold.stderr)
+    }
+}

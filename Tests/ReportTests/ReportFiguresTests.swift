@@ -1,0 +1,97 @@
+import Foundation
+import RecordCore
+import Report
+import XCTest
+
+/// The figures of a small fixture, worked out by hand.
+final class ReportFiguresTests: XCTestCase {
+    static let fixture = [
+        #"{"id":1,"instruction":"What is red?","response":"The bicycle.","scores":{"clarity":5,"verify":true},"history":{"hook":{"usage":{"prompt_tokens":10,"completion_tokens":4},"latency_ms":100}}}"#,
+        #"{"id":2,"instruction":"What is red?","response":"A bus.","scores":{"clarity":3,"verify":false},"history":{"hook":{"usage":{"prompt_tokens":12,"completion_tokens":6},"latency_ms":300}}}"#,
+        #"{"id":3,"instruction":"图中的自行车是什么颜色的？","response":"红色。","scores":{"clarity":5},"history":{"hook":{"latency_ms":200}}}"#,
+        #"{"id":4,"response":""}"#,
+        "not a record",
+    ]
+
+    func figures(_ lines: [String], _ configure: (inout ReportFigures.Settings) -> Void = { _ in }) throws
+        -> ReportFigures
+    {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("report-\(UUID().uuidString).jsonl")
+            .path
+        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: path))
+        defer { unlink(path) }
+        var s = ReportFigures.Settings()
+        configure(&s)
+        let f = ReportFigures(settings: s)
+        try f.read([path])
+        return f
+    }
+
+    func testFiguresOfTheFixture() throws {
+        let f = try figures(Self.fixture)
+        XCTAssertEqual(f.records, 4)
+        XCTAssertEqual(f.badLines, 1)
+        XCTAssertEqual(f.scores["clarity"]?.numbers, [5: 2, 3: 1])
+        XCTAssertEqual(f.scores["clarity"]?.missing, 1)
+        XCTAssertEqual(f.scores["verify"]?.trues, 1)
+        XCTAssertEqual(f.scores["verify"]?.falses, 1)
+        XCTAssertEqual(f.scores["verify"]?.missing, 2)
+        let instruction = try XCTUnwrap(f.lengths["instruction"])
+        XCTAssertEqual(instruction.present, 3)
+        XCTAssertEqual(instruction.missing, 1)
+        // 12, 12 and 13 code points: bins 8-15 hold all three.
+        XCTAssertEqual(instruction.bins[ReportFigures.LengthFigures.bin(12)], 3)
+        XCTAssertEqual(ReportFigures.LengthFigures.binLabel(ReportFigures.LengthFigures.bin(12)), "8-15")
+        XCTAssertEqual(f.lengths["response"]?.bins[0], 1, "the empty response is length 0")
+        XCTAssertEqual(f.stepOrder, ["hook"])
+        XCTAssertEqual(f.steps["hook"]?.calls, 3)
+        XCTAssertEqual(f.steps["hook"]?.promptTokens, 22)
+        XCTAssertEqual(f.steps["hook"]?.completionTokens, 10)
+        XCTAssertEqual(f.steps["hook"]?.latencyPercentile(50), 200)
+        XCTAssertEqual(f.steps["hook"]?.latencyPercentile(100), 300)
+        XCTAssertEqual(f.languages["cjk"], 1)
+        XCTAssertEqual(f.languages["latin"], 2)
+        XCTAssertEqual(f.languages["none"], 1, "a record with no letters in its text fields")
+        // instruction: "What is red?" twice among three present values.
+        XCTAssertEqual(f.duplicateRate, 1.0 / 3.0, accuracy: 0.01)
+        XCTAssertEqual(f.sample.count, 4)
+    }
+
+    func testDuplicateRateStaysAccurateAtScale() throws {
+        let lines = (0..<20_000).map { #"{"instruction":"question \#($0 % 5_000)"}"# }
+        let f = try figures(lines)
+        XCTAssertEqual(f.distinctEstimate, 5_000, accuracy: 5_000 * 0.03)
+        XCTAssertEqual(f.duplicateRate, 0.75, accuracy: 0.01)
+    }
+
+    func testSampleIsSeededAndInInputOrder() throws {
+        let lines = (0..<1_000).map { #"{"id":\#($0)}"# }
+        let a = try figures(lines) {
+            $0.sampleSize = 10
+            $0.seed = 7
+        }.sample.map(\.line)
+        let b = try figures(lines) {
+            $0.sampleSize = 10
+            $0.seed = 7
+        }.sample.map(\.line)
+        let c = try figures(lines) {
+            $0.sampleSize = 10
+            $0.seed = 8
+        }.sample.map(\.line)
+        XCTAssertEqual(a, b)
+        XCTAssertNotEqual(a, c)
+        XCTAssertEqual(a, a.sorted())
+    }
+
+    func testHTMLEscapesWhatRecordsHold() throws {
+        let f = try figures([#"{"instruction":"<script>alert(1)</script>","scores":{"x\"><b>":2}}"#])
+        var html = ReportHTML(runs: [("<in>", f)])
+        html.thresholds = [try ScoreThreshold(parsing: "scores.x\"><b> >= 2")]
+        let text = html.render()
+        XCTAssertFalse(text.contains("<script>alert"), "record text is escaped")
+        XCTAssertTrue(text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
+        XCTAssertFalse(text.contains("x\"><b>"), "a score name is escaped")
+        XCTAssertTrue(text.contains("data-score=\"x&quot;&gt;&lt;b&gt;\""))
+        XCTAssertTrue(text.contains("<title>mminf report: &lt;in&gt;</title>"))
+    }
+}
