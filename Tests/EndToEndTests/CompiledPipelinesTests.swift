@@ -36,6 +36,22 @@ final class CompiledPipelinesTests: ToolTestCase {
 
     func records(_ file: URL) throws -> [NSDictionary] { try Tools.recordsWithoutTiming(file) }
 
+    struct Funnel: Equatable {
+        var step: String
+        var recordsIn: Int
+        var out: Int
+    }
+
+    /// The funnel of a report: step, records in, records out.
+    func funnelRows(_ report: URL) throws -> [Funnel] {
+        let html = try String(contentsOf: report, encoding: .utf8)
+        let re = try NSRegularExpression(pattern: #"data-step="([^"]*)" data-in="(\d+)" data-out="(\d+)""#)
+        return re.matches(in: html, range: NSRange(html.startIndex..., in: html)).map { m in
+            func g(_ i: Int) -> String { String(html[Range(m.range(at: i), in: html)!]) }
+            return Funnel(step: g(1), recordsIn: Int(g(2))!, out: Int(g(3))!)
+        }
+    }
+
     func testEightPipelinesAsShellMakeAndShardedMake() throws {
         let sh = try runFolder("sh")
         let make = try runFolder("make")
@@ -54,6 +70,14 @@ final class CompiledPipelinesTests: ToolTestCase {
             XCTAssertEqual(
                 try records(sharded.appendingPathComponent("out/\(name).jsonl.zst")), out,
                 "\(name): 3 shards, make -j 3")
+            // Each run ends with its report, whose funnel adds the shards' figures up.
+            let funnel = try funnelRows(sh.appendingPathComponent("out/\(name)/report.html"))
+            let yamlText = try String(contentsOf: sh.appendingPathComponent(yaml), encoding: .utf8)
+            XCTAssertEqual(
+                funnel.count, yamlText.components(separatedBy: "\n  - ").count - 1, "\(name): a row per step")
+            XCTAssertEqual(funnel.last?.out, count, name)
+            XCTAssertEqual(try funnelRows(make.appendingPathComponent("out/\(name)/report.html")), funnel, name)
+            XCTAssertEqual(try funnelRows(sharded.appendingPathComponent("out/\(name)/report.html")), funnel, name)
         }
         // Shapes, as the reference writes them.
         let oasis = try records(sh.appendingPathComponent("out/oasis.jsonl.zst"))

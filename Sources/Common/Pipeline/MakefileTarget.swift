@@ -28,8 +28,7 @@ public enum MakefileTarget {
                     "--shards: the first step '\(plan.commands[0].step.name)' needs every record (\(plan.needsAllRecords(0) ?? "")), so nothing would run per shard; compile without --shards"
                 )
             }
-            let width = String(n - 1).count
-            let names = (0..<n).map { String(repeating: "0", count: width - String($0).count) + String($0) }
+            let names = shardNames(n)
             // The stamp names N: a run compiled for another N cuts the input again.
             let stamp = "00-input.shards-\(n)"
             rules.append(
@@ -49,7 +48,7 @@ public enum MakefileTarget {
                     let stepFile = "\(c.fileStem).shard-\(name).jsonl.zst"
                     let words =
                         c.command + c.cacheWords(SlurmTarget.shardCache(file.cache.value, .literal(name)), in: file)
-                        + c.failureWords(plan, shard: .literal(name))
+                        + c.failureWords(plan, shard: .literal(name)) + c.statsWords(plan, shard: .literal(name))
                         + [plan.runFile(stepFile).shell(after: "--output="), "--", previous[k].shell, "</dev/null"]
                     rules.append(
                         try rule(
@@ -94,7 +93,7 @@ public enum MakefileTarget {
             var why = ""
             if sharded != nil, let reason = plan.needsAllRecords(c.number - 1) { why = " (after the merge: \(reason))" }
             let words =
-                c.command + c.cacheWords(file.cache.value, in: file) + c.failureWords(plan)
+                c.command + c.cacheWords(file.cache.value, in: file) + c.failureWords(plan) + c.statsWords(plan)
                 + ["--output=" + outWord, "--"] + inputWords + ["</dev/null"]
             // The first rule depends on the Makefile: a recompiled pipeline runs again (the cache replays).
             let extra = c.number == 1 ? ["$(MMINF_MAKEFILE)"] : []
@@ -106,6 +105,18 @@ public enum MakefileTarget {
             inputWords = [outWord]
         }
 
+        var finals = [inputs[0]]
+        if let o = file.output, let output,
+            let report = plan.reportCommand(
+                output: o.value, shards: sharded.flatMap { n in n > 1 ? shardNames(n) : nil })
+        {
+            let target = "\(runDir)/report.html"
+            rules.append(
+                try rule(
+                    ShellScriptTarget.reportComment, target: target, prerequisites: [output],
+                    recipe: [ShellScriptTarget.lines(report + ["</dev/null"])]))
+            finals.append(target)
+        }
         var out = """
             # Pipeline '\(file.name.value)', compiled by mminf-compile --make\(sharded.map { " --shards \($0)" } ?? "") from \(PipelinePlan.comment(plan.source)).
             # make\(sharded.map { " -j \($0)" } ?? "") runs it; run make again after an interruption: finished steps are kept,
@@ -121,7 +132,7 @@ public enum MakefileTarget {
         out += try environmentDefaults(file)
         let served = ModelServers.used(by: plan.commands[...], in: plan)
         if served.isEmpty {
-            out += "\n.PHONY: all clean\nall: \(inputs[0])\n\n"
+            out += "\n.PHONY: all clean\nall: \(finals.joined(separator: " "))\n\n"
         } else {
             // `make` starts the servers once, then a sub-make runs every step (and shard) against them.
             let prologue = ModelServers.prologue(plan, models: served, log: { plan.runFile("serve-\($0).log") })
@@ -130,12 +141,18 @@ public enum MakefileTarget {
             out += "\tmkdir -p -- \(file.runDir.shell.makeRecipe)\n"
             for line in prologue.makeRecipe.split(separator: "\n") { out += "\t\(line)\n" }
             out += "\t$(MAKE) -f $(MMINF_MAKEFILE) mminf-steps\n\n"
-            out += "mminf-steps: \(inputs[0])\n\n"
+            out += "mminf-steps: \(finals.joined(separator: " "))\n\n"
         }
         out += rules.joined(separator: "\n")
         let cleanFiles = [file.runDir.shell] + (file.output.map { [$0.value.shell] } ?? [])
         out += "\nclean:\n\trm -rf -- \(cleanFiles.joined(separator: " ").makeRecipe)\n"
         return out
+    }
+
+    /// `0`...`N-1`, zero-padded as mminf-split names its shard files.
+    static func shardNames(_ n: Int) -> [String] {
+        let width = String(n - 1).count
+        return (0..<n).map { String(repeating: "0", count: width - String($0).count) + String($0) }
     }
 
     /// make hands a recipe to `bash -c` as one argument, which Linux caps at 128 KB.

@@ -45,6 +45,8 @@ public struct PipelineFile {
     public let steps: [Step]
     /// Fields the input's records hold, for `--explain` (`input_fields:`).
     public let inputFields: [String]?
+    /// Whether the run ends with `mminf-report` into `run_dir/report.html` (`report:`, default true).
+    public let report: Bool
     /// `#SBATCH` settings of the Slurm target (`slurm:`), by sbatch option name.
     public let slurm: [String: String]
 
@@ -68,7 +70,7 @@ public struct PipelineFile {
 
     static let topKeys = [
         "pipeline", "input", "output", "cache", "run-dir", "max-failures", "env", "models", "steps", "input-fields",
-        "slurm",
+        "slurm", "report",
     ]
     static let stepKeys = ["save", "max-failures"]
     /// Keys of a model besides the tools' own options.
@@ -367,6 +369,12 @@ public struct PipelineFile {
                             ? "the pipeline has no models: block"
                             : "the pipeline's models are \(names.joined(separator: ", "))"))
             }
+        }
+        if let r = seen["report"] {
+            guard let b = r.bool else { throw fail(r.mark, "report: takes true or false") }
+            report = b
+        } else {
+            report = true
         }
         var slurm: [String: String] = [:]
         if let block = seen["slurm"] {

@@ -75,6 +75,21 @@ public struct PipelinePlan {
         }
     }
 
+    /// `mminf-report` over the output, its funnel from the steps' stats files (the
+    /// shards' files of a step are summed); nil when the file says `report: false`.
+    public func reportCommand(output: ShellWord, shards: [String]? = nil) -> [String]? {
+        guard file.report else { return nil }
+        var words = ["mminf-report"]
+        for (i, c) in commands.enumerated() where !c.sets("stats", in: file) {
+            if let shards, i < shardableCount {
+                words += shards.map { runFile(c.fileStem, shard: .literal($0), ".stats.json").shell(after: "--stats=") }
+            } else {
+                words += c.statsWords(self)
+            }
+        }
+        return words + [runFile("report.html").shell(after: "--output="), "--", output.shell]
+    }
+
     /// `mminf-split` cutting the input into N contiguous shard files (inputs follow).
     /// Bad lines are routed as the first step would: skipped ones to the run's reject file.
     public func splitCommand(shards n: Int) -> [String] {

@@ -21,6 +21,9 @@ public enum ShellScriptTarget {
         out += pipe(
             plan, plan.commands[...], inputs: file.inputs.map(\.value.shell), output: file.output?.value,
             cache: file.cache.value)
+        if let output = file.output?.value, let report = plan.reportCommand(output: output) {
+            out += "\n" + reportComment + "\n" + lines(report) + "\n"
+        }
         return out
     }
 
@@ -39,7 +42,9 @@ public enum ShellScriptTarget {
             if let k = c.modelIndex, let pick = servers[k], !c.step.options.contains(where: { $0.key == "base-url" }) {
                 command = [c.program, pick] + c.words
             }
-            var words = command + c.cacheWords(cache, in: plan.file) + c.failureWords(plan, shard: shard)
+            var words =
+                command + c.cacheWords(cache, in: plan.file) + c.failureWords(plan, shard: shard)
+                + c.statsWords(plan, shard: shard)
             let last = c.number == commands.last?.number
             if last, let output { words.append((staged(output) ?? output).shell(after: "--output=")) }
             // Files only: stdin is nothing (a script piped into bash must not be read as records).
@@ -57,6 +62,9 @@ public enum ShellScriptTarget {
         }
         return out
     }
+
+    static let reportComment =
+        "# The run's report (mminf-report): its funnel from the steps' stats files, scores, lengths, a sample."
 
     /// Where the last step writes until every step of the pipe has succeeded, so
     /// that a step that failed (its failures over budget) leaves no complete-looking

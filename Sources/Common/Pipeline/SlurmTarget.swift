@@ -145,6 +145,9 @@ public enum SlurmTarget {
             merge += ShellScriptTarget.pipe(
                 plan, plan.commands[count...], inputs: [], output: output, cache: file.cache.value)
         }
+        if let report = plan.reportCommand(output: output, shards: MakefileTarget.shardNames(n)) {
+            merge += "\n" + ShellScriptTarget.reportComment + "\n" + ShellScriptTarget.lines(report) + "\n"
+        }
         return Scripts(submit: submit, task: task, merge: merge)
     }
 

@@ -133,6 +133,13 @@ public struct StepCommand {
         return [plan.runFile(step.name, shard: shard, ".failed.jsonl").shell(after: "--failures=")]
     }
 
+    /// `--stats=run_dir/NN-NAME[.shard-K].stats.json` unless the step names its own: the
+    /// figures the run's report turns into its funnel.
+    public func statsWords(_ plan: PipelinePlan, shard: ShellWord.Part? = nil) -> [String] {
+        guard !sets("stats", in: plan.file) else { return [] }
+        return [plan.runFile(fileStem, shard: shard, ".stats.json").shell(after: "--stats=")]
+    }
+
     /// `NN-NAME`: the stem of the files a step's records are kept in.
     public var fileStem: String { (number < 10 ? "0\(number)" : "\(number)") + "-" + step.name }
 

@@ -192,11 +192,25 @@ public final class ReportFigures {
         }
         func n(_ k: String) -> Int { Int(o[k]?.doubleValue ?? 0) }
         let tool = o["tool"]?.stringValue ?? "step"
-        let name = (path as NSString).lastPathComponent.replacingOccurrences(of: ".stats.json", with: "")
+        var name = (path as NSString).lastPathComponent
+        if name.hasSuffix(".stats.json") {
+            name.removeLast(".stats.json".count)
+        } else if name.hasSuffix(".json") {
+            name.removeLast(".json".count)
+        }
+        // The shards of one step (NAME.shard-K.stats.json) add up to one row.
+        if let r = name.range(of: #"\.shard-[0-9]+$"#, options: .regularExpression) { name.removeSubrange(r) }
+        let label = "\(name) (\(tool))"
+        if let k = funnel.firstIndex(where: { $0.name == label }) {
+            funnel[k].recordsIn += n("in")
+            funnel[k].recordsOut += n("out")
+            funnel[k].dropped += n("dropped")
+            funnel[k].failed += n("failed")
+            return
+        }
         funnel.append(
             FunnelStep(
-                name: "\(name) (\(tool))", recordsIn: n("in"), recordsOut: n("out"), dropped: n("dropped"),
-                failed: n("failed")))
+                name: label, recordsIn: n("in"), recordsOut: n("out"), dropped: n("dropped"), failed: n("failed")))
     }
 }
 
