@@ -31,3 +31,5 @@ PATH="$bin:$PATH" out/demo.sh
 echo >&2
 echo "wrote out/demo.jsonl.zst ($("$bin/mminf-filter" -q true out/demo.jsonl.zst | wc -l) conversations); the first three:" >&2
 "$bin/mminf-filter" -q true out/demo.jsonl.zst | head -3
+echo >&2
+echo "the run's report (open it in a browser): out/demo/report.html" >&2
