@@ -67,6 +67,11 @@ struct ReportCommand: ParsableCommand {
     func validate() throws {
         if compare && files.count != 2 { throw ValidationError("--compare takes exactly two FILEs, before and after") }
         guard (0...10_000).contains(sample) else { throw ValidationError("--sample must be from 0 to 10000") }
+        for f in fields.split(separator: ",") + (duplicates.map { [Substring($0)] } ?? []) {
+            do { _ = try FieldPath(parsing: f.trimmingCharacters(in: .whitespaces)) } catch {
+                throw ValidationError("--fields/--duplicates '\(f)': \(error)")
+            }
+        }
         for t in threshold {
             do { _ = try ScoreThreshold(parsing: t) } catch let e as ToolError { throw ValidationError(e.message) }
         }

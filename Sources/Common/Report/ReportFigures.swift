@@ -96,7 +96,7 @@ public final class ReportFigures {
         while let line = try input.next() {
             try SignalWatch.check()
             let record: JSONValue
-            do { record = try parseRecord(line.bytes) } catch {
+            do { record = try slim(line.bytes) } catch {
                 badLines += 1
                 continue
             }
@@ -106,6 +106,54 @@ public final class ReportFigures {
         }
     }
 
+    /// The parts of a record the figures read, built from its bytes in one pass:
+    /// the text fields' top keys and `scores` whole, and of each `history.<step>`
+    /// only `usage` and `latency_ms` (prompts and answers are checked, not built).
+    func slim(_ bytes: UnsafeBufferPointer<UInt8>) throws -> JSONValue {
+        var r = JSONReader(bytes)
+        r.keepNumberText = false
+        try r.expectObjectStart()
+        var out = JSONObject()
+        try r.forEachMember { key, r in
+            if key == "history", r.atObject() {
+                var steps = JSONObject()
+                try r.forEachMember { step, r in
+                    guard r.atObject() else { return try r.skipValue() }
+                    var kept = JSONObject()
+                    try r.forEachMember { k, r in
+                        if k == "usage" || k == "latency_ms" {
+                            kept.members.append((k, try r.parseValue()))
+                        } else {
+                            try r.skipValue()
+                        }
+                    }
+                    steps.members.append((step, .object(kept)))
+                }
+                out.members.append((key, .object(steps)))
+            } else if key == "scores" || topKeys.contains(key) {
+                out.members.append((key, try r.parseValue()))
+            } else {
+                try r.skipValue()
+            }
+        }
+        try r.expectEnd()
+        return .object(out)
+    }
+
+    lazy var textPaths: [(String, FieldPath?)] = settings.textFields.map { ($0, try? FieldPath(parsing: $0)) }
+    lazy var duplicatePath: FieldPath? = (settings.duplicateField ?? settings.textFields.first).flatMap {
+        try? FieldPath(parsing: $0)
+    }
+
+    /// Top-level keys the text and duplicate fields start with.
+    lazy var topKeys: Set<String> = {
+        let fields = settings.textFields + (settings.duplicateField.map { [$0] } ?? [])
+        return Set(
+            fields.compactMap { (try? FieldPath(parsing: $0))?.components.first }.compactMap {
+                if case .key(let k) = $0 { return k } else { return nil }
+            })
+    }()
+
     func add(_ record: JSONValue) {
         if case .object(let s)? = record["scores"] {
             for (name, v) in s.members { addScore(name, v) }
@@ -114,8 +162,8 @@ public final class ReportFigures {
         var cjk = 0
         var latin = 0
         var letters = 0
-        for f in settings.textFields {
-            let path = (try? FieldPath(parsing: f)).map { record.value(at: $0) } ?? nil
+        for (f, parsed) in textPaths {
+            let path = parsed.map { record.value(at: $0) } ?? nil
             guard case .string(let text)? = path else {
                 lengths[f]?.missing += 1
                 continue
@@ -124,16 +172,28 @@ public final class ReportFigures {
             lengths[f]?.present += 1
             lengths[f]?.bins[LengthFigures.bin(n)] += 1
             _ = lengths[f]?.lengths.record(UInt64(n))
-            for u in text.unicodeScalars where u.properties.isAlphabetic {
-                letters += 1
-                if Self.isCJK(u) { cjk += 1 } else if u.isASCII || (0xC0...0x24F).contains(u.value) { latin += 1 }
+            for u in text.unicodeScalars {
+                // Ranges first: Unicode's property tables are slow, and only other scripts need them.
+                let v = u.value
+                if v < 0x80 {
+                    if (v | 0x20) >= 0x61 && (v | 0x20) <= 0x7A {
+                        latin += 1
+                        letters += 1
+                    }
+                } else if (0xC0...0x24F).contains(v) && v != 0xD7 && v != 0xF7 {
+                    latin += 1
+                    letters += 1
+                } else if Self.isCJK(u) {
+                    cjk += 1
+                    letters += 1
+                } else if v >= 0x370 && u.properties.isAlphabetic {
+                    letters += 1
+                }
             }
         }
         let script = letters == 0 ? "none" : cjk * 2 >= letters ? "cjk" : latin * 2 >= letters ? "latin" : "other"
         languages[script, default: 0] += 1
-        if let f = settings.duplicateField ?? settings.textFields.first,
-            let path = try? FieldPath(parsing: f), let v = record.value(at: path)
-        {
+        if let path = duplicatePath, let v = record.value(at: path) {
             duplicatesSeen += 1
             distinct.add(StableHash.hash64(StableHash.keyBytes(v)))
         }

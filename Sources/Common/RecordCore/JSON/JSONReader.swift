@@ -278,6 +278,29 @@ public struct JSONReader {
         }
     }
 
+    /// Walks the object at `pos` member by member: `body` gets each key and must
+    /// read its value (skipValue, parseValue, or forEachMember again). The
+    /// value at `pos` must be an object; anything else is a syntax error.
+    public mutating func forEachMember(_ body: (String, inout JSONReader) throws -> Void) throws {
+        skipWhitespace()
+        guard pos < end, base[pos] == UInt8(ascii: "{") else { throw fail("expected an object") }
+        if try open(close: UInt8(ascii: "}")) { return }
+        while true {
+            skipWhitespace()
+            guard pos < end, base[pos] == UInt8(ascii: "\"") else { throw fail(expectedKey()) }
+            let key = try parseString()
+            try expectColon()
+            try body(key, &self)
+            if try endOfMember(close: UInt8(ascii: "}"), what: "object member") { break }
+        }
+    }
+
+    /// Whether the next value is an object.
+    public mutating func atObject() -> Bool {
+        skipWhitespace()
+        return pos < end && base[pos] == UInt8(ascii: "{")
+    }
+
     /// Parses a string at the opening quote into its text.
     public mutating func parseString() throws -> String {
         let start = pos + 1
