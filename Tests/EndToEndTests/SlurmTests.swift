@@ -195,3 +195,62 @@ final class SlurmTests: ToolTestCase {
         XCTAssertTrue(noSlurm.stderr.contains("sbatch is not on PATH"), noSlurm.stderr)
     }
 }
+
+extension SlurmTests {
+    /// Values in run_dir and output reach submit.sh's and merge.sh's messages as text, never as
+    /// commands (with stand-ins for sbatch and squeue, so no cluster is needed for it).
+    func testScriptMessagesQuoteHostilePaths() throws {
+        let f = dir.appendingPathComponent("hostile")
+        try FileManager.default.createDirectory(
+            at: f.appendingPathComponent("fakebin"), withIntermediateDirectories: true)
+        try write("hostile/fakebin/sbatch", "#!/bin/sh\necho 4242\n")
+        try write("hostile/fakebin/squeue", "#!/bin/sh\nexit 0\n")
+        try write("hostile/in.jsonl", "{\"id\": 1}\n")
+        try write(
+            "hostile/h.yaml",
+            """
+            pipeline: h
+            input: in.jsonl
+            run_dir: 'out/r`touch canary1`'
+            output: 'out/a"; touch canary2; echo ".jsonl.zst'
+            steps:
+              - a: {filter: {where: 'id > 0'}}
+            """)
+        let r = try Tools.shell(
+            """
+            chmod +x fakebin/*
+            mminf-compile --slurm --shards 2 h.yaml -o slurm
+            shellcheck slurm/*.sh
+            PATH="$PWD/fakebin:$PATH" slurm/submit.sh
+            slurm/merge.sh || true
+            """, in: f, env: ["SLURM_CONF": conf])
+        XCTAssertEqual(r.status, 0, r.out + r.stderr)
+        XCTAssertTrue(r.stderr.contains(#"merge job 4242 writes out/a"; touch canary2; echo ".jsonl.zst"#), r.stderr)
+        XCTAssertTrue(r.stderr.contains("merge.sh: shard(s) 0 1 of 2 have no completion marker"), r.stderr)
+        for c in ["canary1", "canary2"] {
+            XCTAssertFalse(FileManager.default.fileExists(atPath: f.appendingPathComponent(c).path), c)
+        }
+    }
+
+    /// Recompiling for another N, or changing the input, cuts the input again and voids the markers.
+    func testAnotherShardCountOrInputRunsAgainWithoutStaleShards() throws {
+        let f = try folder("recut")
+        try write("recut/in.jsonl", (0..<10).map { #"{"id": \#($0)}"# }.joined(separator: "\n") + "\n")
+        try write(
+            "recut/r.yaml",
+            "pipeline: r\ninput: in.jsonl\noutput: out/r.jsonl\nsteps:\n  - a: {filter: {where: 'id >= 0'}}\n")
+        func run(_ n: Int) throws -> [Int] {
+            XCTAssertEqual(try sh("mminf-compile --slurm --shards \(n) r.yaml -o slurm", in: f).status, 0)
+            let (merge, array, _) = try submit(f)
+            try wait([merge] + (array.map { [$0] } ?? []))
+            return try read("recut/out/r.jsonl").split(separator: "\n").map {
+                (try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["id"] as? Int ?? -1
+            }
+        }
+        XCTAssertEqual(try run(4), Array(0..<10))
+        XCTAssertEqual(try run(3), Array(0..<10))
+        XCTAssertEqual(try run(4), Array(0..<10), "no stale shard of the 4-shard run")
+        try write("recut/in.jsonl", (20..<25).map { #"{"id": \#($0)}"# }.joined(separator: "\n") + "\n")
+        XCTAssertEqual(try run(4), Array(20..<25), "a changed input is cut again")
+    }
+}

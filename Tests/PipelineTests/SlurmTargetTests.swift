@@ -50,3 +50,26 @@ final class SlurmTargetTests: XCTestCase {
         ) { e in XCTAssertTrue("\(e)".contains("p.yaml:3:20: slurm partition"), "\(e)") }
     }
 }
+
+extension SlurmTargetTests {
+    func testTheMergeAsksForGPUsOnlyWhenItServesAModel() throws {
+        let text = """
+            pipeline: t
+            input: in.jsonl
+            models:
+              m: {serve: 'vllm serve x --port $MMINF_PORT'}
+            slurm: {gres: 'gpu:1', partition: gpu}
+            steps:
+              - a: {gen: {model: m, prompt: hi}}
+              - u: {filter: {unique: response}}
+
+            """
+        let plain = try SlurmTarget.render(try plan(text), shards: 2, settings: ["gres": "gpu:1"])
+        XCTAssertFalse(plain.merge.contains("--gres"), "the merge serves nothing here")
+        XCTAssertTrue(plain.task.contains("#SBATCH --gres=gpu:1"))
+        let serving = try SlurmTarget.render(
+            try plan(text + "  - b: {gen: {model: m, prompt: again}}\n"), shards: 2, settings: ["gres": "gpu:1"])
+        XCTAssertTrue(serving.merge.contains("#SBATCH --gres=gpu:1"), "the merge starts the model itself")
+        XCTAssertTrue(serving.merge.contains("mminf_port_0=\nmminf_serve"), serving.merge)
+    }
+}

@@ -33,12 +33,19 @@ public enum SlurmTarget {
         func shardOutput(_ shard: ShellWord.Part) -> ShellWord {
             plan.runFile(last.fileStem, shard: shard, ".jsonl.zst")
         }
+        // Where the tasks' logs are: run_dir/logs, unless run_dir has a ${VAR} sbatch cannot expand.
+        let logsHint =
+            sbatchPath(plan.runFile("logs/task-%a.log")).hasPrefix("mminf-")
+            ? ShellWord.quote("the mminf-*.log files in the folder submit.sh ran in")
+            : plan.runFile("logs/task-K.log").shell
         let header =
             "# Pipeline '\(file.name.value)' on Slurm, compiled by mminf-compile --slurm --shards \(n) from \(PipelinePlan.comment(plan.source))."
         let env = ShellScriptTarget.environmentDefaults(file)
         let shardLoop = "for i in $(seq 0 \(n - 1)); do\n  shard=\"$(printf '%0\(width)d' \"$i\")\"\n"
 
         let throttle = settings["throttle"].map { "%" + $0 } ?? ""
+        let stamp = plan.runFile("00-input.shards-\(n)").shell
+        let jobs = plan.runFile("slurm-jobs").shell
         let submit = """
             #!/usr/bin/env bash
             \(header)
@@ -49,27 +56,56 @@ public enum SlurmTarget {
             command -v sbatch >/dev/null || { echo "submit.sh: sbatch is not on PATH: run this where Slurm's commands are (a login node)" >&2; exit 69; }
             here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
             \(file.hasGlobInput ? "shopt -s failglob\n" : "")\(env)mkdir -p -- \(runDir) \(plan.runFile("logs").shell)
-            # The input, cut once into \(n) contiguous shards (concatenated in order they are the input).
-            if [ ! -e \(plan.runFile("00-input.shards-\(n)").shell) ]; then
+            # Jobs of an earlier submission still queued or running would write the same shards.
+            if [ -s \(jobs) ]; then
+              read -r earlier < \(jobs) || true
+              if [ -n "$(squeue -h -j "$earlier" -o %i 2>/dev/null || true)" ]; then
+                echo "submit.sh: jobs $earlier of an earlier submission are still queued or running; wait for them (squeue -j $earlier) or cancel them (scancel)" >&2
+                exit 75
+              fi
+            fi
+            # The input, cut into \(n) contiguous shards (concatenated in order they are the input), again
+            # whenever the input files or these scripts changed: then every shard's marker is void.
+            fingerprint="$({ cat -- "$here/task.sh" "$here/merge.sh"; stat -L -c '%n %s %Y' -- \(file.inputs.map(\.value.shell).joined(separator: " ")); } | cksum)"
+            if [ ! -e \(stamp) ] || [ "$(cat -- \(stamp))" != "$fingerprint" ]; then
+              find \(runDir) -maxdepth 1 \\( -name 'done-*' -o -name '00-input.shards-*' \\) -delete
             \(ShellScriptTarget.lines(["  " + plan.splitCommand(shards: n)[0]] + plan.splitCommand(shards: n).dropFirst() + file.inputs.map(\.value.shell) + ["</dev/null"]))
-              touch -- \(plan.runFile("00-input.shards-\(n)").shell)
+              printf '%s\\n' "$fingerprint" > \(stamp)
             fi
             missing=()
             \(shardLoop)  [ -e \(marker(shardVar).shell) ] || missing+=("$i")
             done
+            # The array spec as ranges (3-5,9): sbatch limits its length.
+            spec=""
+            first=""
+            last=""
+            for i in ${missing[@]+"${missing[@]}"} ""; do
+              if [ -n "$i" ] && [ -n "$last" ] && [ "$i" -eq $((last + 1)) ]; then
+                last="$i"
+                continue
+              fi
+              if [ -n "$first" ]; then
+                if [ "$first" = "$last" ]; then spec="${spec:+$spec,}$first"; else spec="${spec:+$spec,}$first-$last"; fi
+              fi
+              first="$i"
+              last="$i"
+            done
             after=()
-            if ((${#missing[@]})); then
-              spec="$(IFS=,; echo "${missing[*]}")"
+            ids=""
+            if [ -n "$spec" ]; then
               array="$(sbatch --parsable --array="$spec\(throttle)" "$here/task.sh")" \\
                 || { echo "submit.sh: sbatch refused the array job (its message is above)" >&2; exit 1; }
               array="${array%%;*}"
-              echo "submit.sh: shards ${missing[*]} of \(n) as job array $array" >&2
+              echo "submit.sh: shards $spec of \(n) as job array $array" >&2
               after=(--dependency="afterany:$array")
+              ids="$array,"
             fi
-            merge="$(sbatch --parsable "${after[@]}" "$here/merge.sh")" \\
+            merge="$(sbatch --parsable ${after[@]+"${after[@]}"} "$here/merge.sh")" \\
               || { echo "submit.sh: sbatch refused the merge job (its message is above)" >&2; exit 1; }
-            echo "submit.sh: merge job ${merge%%;*} writes \(PipelinePlan.comment(output.shell))" >&2
-            echo "${merge%%;*}"
+            merge="${merge%%;*}"
+            printf '%s\\n' "$ids$merge" > \(jobs)
+            printf 'submit.sh: merge job %s writes %s\\n' "$merge" \(output.shell) >&2
+            echo "$merge"
 
             """
 
@@ -115,7 +151,9 @@ public enum SlurmTarget {
             #SBATCH --output=\(sbatchPath(plan.runFile("logs/merge.log")))
 
             """
-        merge += sbatchLines(settings, skip: ["throttle", "gres"])
+        // The merge needs the tasks' GPUs only when it serves a model itself.
+        let mergeServes = !ModelServers.used(by: plan.commands[count...], in: plan).isEmpty
+        merge += sbatchLines(settings, skip: mergeServes ? ["throttle"] : ["throttle", "gres"])
         let shardFiles = (0..<n).map { i -> String in
             let s = String(repeating: "0", count: width - String(i).count) + String(i)
             return shardOutput(.literal(s)).shell
@@ -126,7 +164,7 @@ public enum SlurmTarget {
             \(shardLoop)  [ -e \(marker(shardVar).shell) ] || missing+=("$shard")
             done
             if ((${#missing[@]})); then
-              echo "merge.sh: shard(s) ${missing[*]} of \(n) have no completion marker (failed or cancelled; see \(PipelinePlan.comment(plan.runFile("logs").shell))/task-K.log): nothing merged; run submit.sh again to rerun only them" >&2
+              printf 'merge.sh: shard(s) %s of \(n) have no completion marker (failed or cancelled; see %s): nothing merged; run submit.sh again to rerun only them\n' "${missing[*]}" \(logsHint) >&2
               exit 1
             fi
 
@@ -211,6 +249,7 @@ public enum SlurmTarget {
         guard let text = w.literalText, text.allSatisfy({ MakeWords.safe.contains($0) || $0 == "%" }) else {
             return "mminf-%x-%A_%a.log"
         }
-        return text
+        // sbatch expands %-patterns; the run folder's own % signs are doubled (only %a is ours).
+        return text.replacingOccurrences(of: "%", with: "%%").replacingOccurrences(of: "%%a.log", with: "%a.log")
     }
 }
