@@ -105,3 +105,21 @@ final class ServeTests: ToolTestCase {
         XCTAssertTrue(r.stderr.contains("b.yaml:4:29: model 'm': base_url goes with a server you started"), r.stderr)
     }
 }
+
+extension ServeTests {
+    /// A server that accepts connections but never answers is timed out all the same.
+    func testAServerThatListensButNeverAnswersTimesOut() throws {
+        try write(
+            "mute.py",
+            "import os, socket, time\ns = socket.socket()\ns.bind(('127.0.0.1', int(os.environ['MMINF_PORT'])))\ns.listen(16)\ntime.sleep(300)\n"
+        )
+        try pipeline(serve: "\"exec python3 '\(path("mute.py"))'\"", timeout: 2)
+        let started = Date()
+        let r = try Tools.shell("./s.sh", in: dir)
+        XCTAssertEqual(r.status, 69, r.stderr)
+        XCTAssertTrue(r.stderr.contains("no answer on /health or /v1/models within 2s"), r.stderr)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 20, "the timeout holds while connections hang")
+        usleep(300_000)
+        XCTAssertNotEqual(try Tools.shell("pgrep -f '\(path("mute.py"))'", in: dir).status, 0, "the server was stopped")
+    }
+}

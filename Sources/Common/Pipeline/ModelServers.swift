@@ -24,7 +24,8 @@ public enum ModelServers {
               local pid
               for pid in "${mminf_servers[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true; done
               for pid in "${mminf_servers[@]}"; do
-                for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+                # Up to 10 s for the whole group (a server's workers too) to end, then SIGKILL.
+                for _ in $(seq 100); do kill -0 -- "-$pid" 2>/dev/null || kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
                 kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
               done
             }
@@ -36,7 +37,7 @@ public enum ModelServers {
             # Ports come from below the kernel's range for outgoing connections, so no client holds
             # one; a port another server took first ("in use" in the log) is tried again on a new one.
             mminf_serve() {
-              local var="$1" name="$2" log="$3" timeout="$4" command="$5" port pid tenths=0 attempt=1 low=32768
+              local var="$1" name="$2" log="$3" timeout="$4" command="$5" port pid deadline attempt=1 low=32768
               read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
               ((low > 12000)) || low=32768
               while :; do
@@ -50,21 +51,27 @@ public enum ModelServers {
                 if kill -0 "$pid" 2>/dev/null || ((attempt >= 3)) || ! grep -qi 'in use' "$log"; then break; fi
                 attempt=$((attempt + 1))
               done
-              until curl -sf -o /dev/null "http://127.0.0.1:$port/health" \\
-                || curl -sf -o /dev/null "http://127.0.0.1:$port/v1/models"; do
+              deadline=$((SECONDS + timeout))
+              until curl -sf --connect-timeout 2 --max-time 5 -o /dev/null "http://127.0.0.1:$port/health" \\
+                || curl -sf --connect-timeout 2 --max-time 5 -o /dev/null "http://127.0.0.1:$port/v1/models"; do
                 if ! kill -0 "$pid" 2>/dev/null; then
                   echo "mminf: model $name: its serve command ended before the server answered; the last lines of $log:" >&2
                   tail -n 20 "$log" >&2
                   exit 69
                 fi
-                if ((tenths >= timeout * 10)); then
+                if ((SECONDS >= deadline)); then
                   echo "mminf: model $name: no answer on /health or /v1/models within ${timeout}s; the last lines of $log:" >&2
                   tail -n 20 "$log" >&2
                   exit 69
                 fi
                 sleep 0.1
-                tenths=$((tenths + 1))
               done
+              # What answered must be this server, not another that took the port first.
+              if ! kill -0 "$pid" 2>/dev/null; then
+                echo "mminf: model $name: port $port answered, but not its own server (which ended); the last lines of $log:" >&2
+                tail -n 20 "$log" >&2
+                exit 69
+              fi
               printf -v "$var" '%s' "$port"
               export "${var?}"  # a sub-make's recipes read it too
             }
