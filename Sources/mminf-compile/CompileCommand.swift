@@ -108,6 +108,11 @@ struct CompileCommand: ParsableCommand {
         }
         if slurm {
             guard !make && !explain else { throw ValidationError("choose one of --slurm, --make, --explain") }
+            if let shards, shards > 1000 {
+                throw ValidationError(
+                    "--slurm --shards \(shards): a Slurm job array holds at most 1000 tasks by default (MaxArraySize 1001); use at most 1000 shards"
+                )
+            }
             guard shards != nil, output != nil else {
                 throw ValidationError(
                     "--slurm needs --shards N and -o DIR (the folder for submit.sh, task.sh, merge.sh)")

@@ -137,10 +137,13 @@ public enum MakefileTarget {
             // `make` starts the servers once, then a sub-make runs every step (and shard) against them.
             let prologue = ModelServers.prologue(plan, models: served, log: { plan.runFile("serve-\($0).log") })
             out += "\n.ONESHELL:\n.PHONY: all clean mminf-steps\n"
+            // make -n shows the steps without starting a server; an up-to-date run starts none.
+            out += "ifneq (,$(findstring n,$(firstword -$(MAKEFLAGS))))\nall: mminf-steps\nelse\n"
             out += "# Start the pipeline's model servers, run the steps against them, stop them.\nall:\n"
+            out += "\tif $(MAKE) -q -f $(MMINF_MAKEFILE) \(finals.joined(separator: " ")); then exit 0; fi\n"
             out += "\tmkdir -p -- \(file.runDir.shell.makeRecipe)\n"
             for line in prologue.makeRecipe.split(separator: "\n") { out += "\t\(line)\n" }
-            out += "\t$(MAKE) -f $(MMINF_MAKEFILE) mminf-steps\n\n"
+            out += "\t$(MAKE) -f $(MMINF_MAKEFILE) mminf-steps\nendif\n\n"
             out += "mminf-steps: \(finals.joined(separator: " "))\n\n"
         }
         out += rules.joined(separator: "\n")
