@@ -22,7 +22,7 @@ struct ReportCommand: ParsableCommand {
               mminf-report out/oasis.jsonl.zst -o report.html
               mminf-report --stats out/oasis/*.stats.json --threshold 'scores.clarity >= 3' data.jsonl -o r.html
               mminf-report --json data.jsonl
-              mminf-report --compare before.jsonl after.jsonl -o compare.html
+              mminf-report --compare before.jsonl after.jsonl --stats b1.json --stats-b a1.json -o compare.html
             """,
         version: ToolVersion.current
     )
@@ -37,6 +37,10 @@ struct ReportCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("A step's --stats file, for the funnel (repeatable, in step order).", valueName: "FILE"))
     var stats: [String] = []
+
+    @Option(
+        help: ArgumentHelp("With --compare: a --stats file of the second run (repeatable).", valueName: "FILE"))
+    var statsB: [String] = []
 
     @Option(help: ArgumentHelp("Mark a score's histogram, e.g. 'scores.clarity >= 3' (repeatable).", valueName: "EXPR"))
     var threshold: [String] = []
@@ -66,6 +70,9 @@ struct ReportCommand: ParsableCommand {
 
     func validate() throws {
         if compare && files.count != 2 { throw ValidationError("--compare takes exactly two FILEs, before and after") }
+        if !statsB.isEmpty && !compare {
+            throw ValidationError("--stats-b goes with --compare (the second run's stats)")
+        }
         guard (0...10_000).contains(sample) else { throw ValidationError("--sample must be from 0 to 10000") }
         for f in fields.split(separator: ",") + (duplicates.map { [Substring($0)] } ?? []) {
             do { _ = try FieldPath(parsing: f.trimmingCharacters(in: .whitespaces)) } catch {
@@ -86,10 +93,10 @@ struct ReportCommand: ParsableCommand {
             settings.sampleSize = sample
             settings.seed = seed
             var runs: [(label: String, figures: ReportFigures)] = []
-            for group in compare ? files.map { [$0] } : [files] {
+            for (k, group) in (compare ? files.map { [$0] } : [files]).enumerated() {
                 let figures = ReportFigures(settings: settings)
                 try figures.read(group)
-                if !compare { for s in stats { try figures.addStats(path: s) } }
+                for s in k == 0 ? stats : statsB { try figures.addStats(path: s) }
                 runs.append((group.isEmpty ? "stdin" : group.joined(separator: ", "), figures))
             }
             var text: String

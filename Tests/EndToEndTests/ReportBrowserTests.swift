@@ -93,13 +93,18 @@ final class ReportBrowserTests: ToolTestCase {
     func testCompareShowsTwoRunsSideBySide() throws {
         try write("a.jsonl", #"{"scores":{"clarity":3}}"# + "\n" + #"{"scores":{"clarity":5}}"# + "\n")
         try write("b.jsonl", #"{"scores":{"clarity":5}}"# + "\n")
-        let r = try Tools.shell("mminf-report --compare a.jsonl b.jsonl -o c.html", in: dir)
+        try write("a.stats.json", #"{"tool":"mminf-filter","in":5,"out":2,"dropped":3}"#)
+        try write("b.stats.json", #"{"tool":"mminf-filter","in":5,"out":1,"dropped":4}"#)
+        let r = try Tools.shell(
+            "mminf-report --compare a.jsonl b.jsonl --stats a.stats.json --stats-b b.stats.json -o c.html", in: dir)
         XCTAssertEqual(r.status, 0, r.stderr)
         let html = try read("c.html")
         XCTAssertTrue(
             html.contains(#"data-run="a.jsonl"><h3>a.jsonl</h3><table><tr><th>records</th><td data-records="2""#), html)
         XCTAssertTrue(
             html.contains(#"data-run="b.jsonl"><h3>b.jsonl</h3><table><tr><th>records</th><td data-records="1""#))
+        XCTAssertTrue(html.contains(#"data-step="a (mminf-filter)" data-in="5" data-out="2""#), html)
+        XCTAssertTrue(html.contains(#"data-step="b (mminf-filter)" data-in="5" data-out="1""#), html)
         let bad = try Tools.run("mminf-report", ["--compare", path("a.jsonl")])
         XCTAssertEqual(bad.status, 64)
         XCTAssertTrue(bad.stderr.contains("--compare takes exactly two FILEs"), bad.stderr)

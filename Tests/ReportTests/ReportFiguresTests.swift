@@ -49,6 +49,8 @@ final class ReportFiguresTests: XCTestCase {
         XCTAssertEqual(f.steps["hook"]?.completionTokens, 10)
         XCTAssertEqual(f.steps["hook"]?.latencyPercentile(50), 200)
         XCTAssertEqual(f.steps["hook"]?.latencyPercentile(100), 300)
+        XCTAssertEqual(f.steps["hook"]?.completionPercentile(50), 4, "answer lengths 4 and 6 tokens")
+        XCTAssertEqual(f.steps["hook"]?.completionPercentile(100), 6)
         XCTAssertEqual(f.languages["cjk"], 1)
         XCTAssertEqual(f.languages["latin"], 2)
         XCTAssertEqual(f.languages["none"], 1, "a record with no letters in its text fields")

@@ -55,8 +55,14 @@ public final class ReportFigures {
         public var promptTokens = 0
         public var completionTokens = 0
         var latency = Histogram<UInt64>(highestTrackableValue: 1 << 40, numberOfSignificantValueDigits: .two)
+        var completion = Histogram<UInt64>(highestTrackableValue: 1 << 40, numberOfSignificantValueDigits: .two)
         public var timed = 0
+        public var counted = 0
         public func latencyPercentile(_ p: Double) -> Int { timed == 0 ? 0 : Int(latency.valueAtPercentile(p)) }
+        /// The answers' lengths in tokens, from `usage.completion_tokens`.
+        public func completionPercentile(_ p: Double) -> Int {
+            counted == 0 ? 0 : Int(completion.valueAtPercentile(p))
+        }
     }
 
     public let settings: Settings
@@ -228,7 +234,12 @@ public final class ReportFigures {
         steps[step]!.calls += 1
         if case .object(let u)? = v["usage"] {
             steps[step]!.promptTokens += Int(u["prompt_tokens"]?.doubleValue ?? 0)
-            steps[step]!.completionTokens += Int(u["completion_tokens"]?.doubleValue ?? 0)
+            let c = u["completion_tokens"]?.doubleValue ?? 0
+            steps[step]!.completionTokens += Int(c)
+            if c >= 0 && c < 1e12 {
+                steps[step]!.counted += 1
+                _ = steps[step]!.completion.record(UInt64(c))
+            }
         }
         if let ms = v["latency_ms"]?.doubleValue, ms >= 0, ms < 1e12 {
             steps[step]!.timed += 1

@@ -174,13 +174,14 @@ public struct ReportHTML {
             return "<p class=\"muted\">No history (the records were made with --no-history, or by no model).</p>"
         }
         var t =
-            "<table><tr><th>step</th><th>calls</th><th>prompt tokens</th><th>completion tokens</th><th>latency p50 ms</th><th>p95</th><th>p99</th></tr>"
+            "<table><tr><th>step</th><th>calls</th><th>prompt tokens</th><th>completion tokens</th><th>answer tokens p50</th><th>p95</th><th>p99</th><th>latency p50 ms</th><th>p95</th><th>p99</th></tr>"
         for name in f.stepOrder {
             let s = f.steps[name]!
             t +=
-                "<tr class=\"step\" data-step=\"\(esc(name))\" data-calls=\"\(s.calls)\" data-completion-tokens=\"\(s.completionTokens)\"><td>\(esc(name))</td><td>\(s.calls)</td><td>\(s.promptTokens)</td><td>\(s.completionTokens)</td><td>\(s.latencyPercentile(50))</td><td>\(s.latencyPercentile(95))</td><td>\(s.latencyPercentile(99))</td></tr>"
+                "<tr class=\"step\" data-step=\"\(esc(name))\" data-calls=\"\(s.calls)\" data-completion-tokens=\"\(s.completionTokens)\"><td>\(esc(name))</td><td>\(s.calls)</td><td>\(s.promptTokens)</td><td>\(s.completionTokens)</td><td>\(s.completionPercentile(50))</td><td>\(s.completionPercentile(95))</td><td>\(s.completionPercentile(99))</td><td>\(s.latencyPercentile(50))</td><td>\(s.latencyPercentile(95))</td><td>\(s.latencyPercentile(99))</td></tr>"
         }
-        return t + "</table><p class=\"muted\">Latency percentiles from an HDR histogram (2 significant digits).</p>"
+        return t
+            + "</table><p class=\"muted\">Answer lengths in tokens (usage.completion_tokens) and latencies: percentiles from HDR histograms (2 significant digits).</p>"
     }
 
     func mix(_ f: ReportFigures) -> String {

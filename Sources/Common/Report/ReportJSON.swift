@@ -70,6 +70,8 @@ extension ReportFigures {
                                     JSONObject([
                                         ("calls", int(s.calls)), ("prompt_tokens", int(s.promptTokens)),
                                         ("completion_tokens", int(s.completionTokens)),
+                                        ("completion_tokens_p50", int(s.completionPercentile(50))),
+                                        ("completion_tokens_p95", int(s.completionPercentile(95))),
                                         ("latency_ms_p50", int(s.latencyPercentile(50))),
                                         ("latency_ms_p95", int(s.latencyPercentile(95))),
                                         ("latency_ms_p99", int(s.latencyPercentile(99))),
