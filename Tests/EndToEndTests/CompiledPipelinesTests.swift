@@ -19,14 +19,7 @@ final class CompiledPipelinesTests: ToolTestCase {
         double = try ChatDouble(faults: String(decoding: faults, as: UTF8.self))
     }
 
-    /// A folder holding a copy of examples/ (the pipelines name their inputs from the repository root).
-    func runFolder(_ name: String) throws -> URL {
-        let folder = dir.appendingPathComponent(name)
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(
-            at: packageRoot.appendingPathComponent("examples"), to: folder.appendingPathComponent("examples"))
-        return folder
-    }
+    func runFolder(_ name: String) throws -> URL { try folderWithExamples(name) }
 
     func run(_ script: String, in folder: URL, env extra: [String: String] = [:]) throws -> ToolRun {
         let r = try Tools.shell(script, in: folder, env: env.merging(extra) { $1 })

@@ -23,13 +23,7 @@ final class SlurmTests: ToolTestCase {
         return ["SLURM_CONF": conf, "VL_URL": url, "LLM_URL": url, "R1_URL": url]
     }
 
-    func folder(_ name: String) throws -> URL {
-        let f = dir.appendingPathComponent(name)
-        try FileManager.default.createDirectory(at: f, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(
-            at: packageRoot.appendingPathComponent("examples"), to: f.appendingPathComponent("examples"))
-        return f
-    }
+    func folder(_ name: String) throws -> URL { try folderWithExamples(name) }
 
     func sh(_ script: String, in f: URL, env extra: [String: String] = [:]) throws -> ToolRun {
         try Tools.shell(script, in: f, env: env().merging(extra) { $1 })

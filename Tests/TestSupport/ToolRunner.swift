@@ -94,6 +94,15 @@ open class ToolTestCase: XCTestCase {
 
     public func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
 
+    /// A subfolder holding a copy of examples/ (the pipelines name their inputs from the repository root).
+    public func folderWithExamples(_ name: String) throws -> URL {
+        let folder = dir.appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            at: packageRoot.appendingPathComponent("examples"), to: folder.appendingPathComponent("examples"))
+        return folder
+    }
+
     public func read(_ name: String) throws -> String {
         String(decoding: try Data(contentsOf: dir.appendingPathComponent(name)), as: UTF8.self)
     }

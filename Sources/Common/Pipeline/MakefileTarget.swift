@@ -20,14 +20,7 @@ public enum MakefileTarget {
         var firstUnsharded = 0
 
         if let n = sharded, n > 1 {
-            try plan.checkShardable(slurm: false)
-            let count = plan.shardableCount
-            guard count > 0 else {
-                throw PipelineError(
-                    file.file, plan.commands[0].step.mark,
-                    "--shards: the first step '\(plan.commands[0].step.name)' needs every record (\(plan.needsAllRecords(0) ?? "")), so nothing would run per shard; compile without --shards"
-                )
-            }
+            let count = try plan.shardedSteps(slurm: false)
             let names = shardNames(n)
             // The stamp names N: a run compiled for another N cuts the input again.
             let stamp = "00-input.shards-\(n)"

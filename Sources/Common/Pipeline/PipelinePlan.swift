@@ -59,6 +59,18 @@ public struct PipelinePlan {
 
     /// Refuses what a sharded run (make or Slurm) cannot do: read stdin, or have
     /// every shard write one file a step names itself.
+    /// The steps that run per shard, after checking a sharded run can run at all.
+    public func shardedSteps(slurm: Bool) throws -> Int {
+        try checkShardable(slurm: slurm)
+        guard shardableCount > 0 else {
+            throw PipelineError(
+                file.file, commands[0].step.mark,
+                "\(slurm ? "--slurm" : "--shards"): the first step '\(commands[0].step.name)' needs every record (\(needsAllRecords(0) ?? "")), so nothing would run per shard; compile without shards"
+            )
+        }
+        return shardableCount
+    }
+
     public func checkShardable(slurm: Bool) throws {
         if let dash = file.inputs.first(where: { $0.value.literalText == "-" }) {
             throw PipelineError(

@@ -15,14 +15,7 @@ public enum SlurmTarget {
     /// `settings` are the `slurm:` block with command-line overrides applied.
     public static func render(_ plan: PipelinePlan, shards n: Int, settings: [String: String]) throws -> Scripts {
         let file = plan.file
-        try plan.checkShardable(slurm: true)
-        let count = plan.shardableCount
-        guard count > 0 else {
-            throw PipelineError(
-                file.file, plan.commands[0].step.mark,
-                "--slurm: the first step '\(plan.commands[0].step.name)' needs every record (\(plan.needsAllRecords(0) ?? "")), so no shard could run it"
-            )
-        }
+        let count = try plan.shardedSteps(slurm: true)
         let width = String(n - 1).count
         let shardVar = ShellWord.Part.variable("shard", fallback: nil)
         let runDir = file.runDir.shell
