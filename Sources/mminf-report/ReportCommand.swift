@@ -92,12 +92,15 @@ struct ReportCommand: ParsableCommand {
             settings.duplicateField = duplicates
             settings.sampleSize = sample
             settings.seed = seed
+            settings.thresholds = try threshold.map { try ScoreThreshold(parsing: $0) }
             var runs: [(label: String, figures: ReportFigures)] = []
             for (k, group) in (compare ? files.map { [$0] } : [files]).enumerated() {
                 let figures = ReportFigures(settings: settings)
                 try figures.read(group)
                 for s in k == 0 ? stats : statsB { try figures.addStats(path: s) }
-                runs.append((group.isEmpty ? "stdin" : group.joined(separator: ", "), figures))
+                var label = group.isEmpty ? "stdin" : group.joined(separator: ", ")
+                if runs.contains(where: { $0.label == label }) { label += " (2)" }  // one name per run in --json
+                runs.append((label, figures))
             }
             var text: String
             if json {

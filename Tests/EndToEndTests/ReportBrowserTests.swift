@@ -60,8 +60,11 @@ final class ReportBrowserTests: ToolTestCase {
         XCTAssertTrue(html.contains(#"class="threshold" data-threshold="&gt;= 4""#), "the threshold is drawn")
         XCTAssertTrue(html.contains(#"<img class="thumb" src="data:image/png;base64,"#), "thumbnails embedded")
         XCTAssertTrue(html.contains(#"data-step="hook""#))
-        XCTAssertTrue(html.contains(#"data-lang="cjk">0<"#) || html.contains(#"data-lang="latin""#))
-        XCTAssertFalse(html.contains("http://") && html.contains("<script src"), "no network")
+        // "Question N?" and "答案 N": eight Latin letters to two CJK ones in every record.
+        XCTAssertTrue(html.contains(#"data-lang="latin">15<"#), html)
+        XCTAssertTrue(html.contains(#"data-lang="cjk">0<"#))
+        XCTAssertTrue(html.contains(#"data-pass="15""#), "every kept record passes >= 4")
+        XCTAssertFalse(html.contains("<script"), "no script at all")
         let console = dom.stderr.split(separator: "\n").filter { $0.contains("CONSOLE") || $0.contains("Uncaught") }
         XCTAssertTrue(console.isEmpty, "console errors: \(console)")
 
@@ -71,6 +74,22 @@ final class ReportBrowserTests: ToolTestCase {
         let bad = try chromium(["--dump-dom", "file://" + path("bad.html")]).out
         XCTAssertTrue(bad.contains(#"data-reason="not a PNG, JPEG, GIF or WebP image""#), bad)
         XCTAssertTrue(bad.contains(#"data-reason="cannot read missing.png""#), bad)
+
+        // Linked images stay files: the report never reaches a host.
+        try write(
+            "remote.jsonl", #"{"image":"http://example.invalid/track.png"}"# + "\n" + #"{"image":"a.png"}"# + "\n")
+        XCTAssertEqual(
+            try Tools.shell("mminf-report --link-images --media-root pics remote.jsonl -o remote.html", in: dir).status,
+            0)
+        let remote = try read("remote.html")
+        XCTAssertTrue(remote.contains(#"data-reason="not linked: not a file path""#), remote)
+        XCTAssertFalse(remote.contains(#"src="http"#))
+        XCTAssertTrue(remote.contains(#"src="pics/a.png""#), remote)
+        // A stats file cut short by an interrupted step is a clear error.
+        try write("cut.stats.json", "")
+        let cut = try Tools.shell("mminf-report --stats cut.stats.json kept.jsonl -o x.html", in: dir)
+        XCTAssertEqual(cut.status, 65)
+        XCTAssertTrue(cut.stderr.contains("--stats cut.stats.json: not JSON"), cut.stderr)
 
         let empty = try chromium(["--dump-dom", "file://" + path("empty.html")]).out
         XCTAssertTrue(empty.contains("This input holds no records."), empty)

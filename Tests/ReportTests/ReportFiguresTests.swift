@@ -32,10 +32,10 @@ final class ReportFiguresTests: XCTestCase {
         XCTAssertEqual(f.records, 4)
         XCTAssertEqual(f.badLines, 1)
         XCTAssertEqual(f.scores["clarity"]?.numbers, [5: 2, 3: 1])
-        XCTAssertEqual(f.scores["clarity"]?.missing, 1)
+        XCTAssertEqual(f.missing("clarity"), 1)
         XCTAssertEqual(f.scores["verify"]?.trues, 1)
         XCTAssertEqual(f.scores["verify"]?.falses, 1)
-        XCTAssertEqual(f.scores["verify"]?.missing, 2)
+        XCTAssertEqual(f.missing("verify"), 2)
         let instruction = try XCTUnwrap(f.lengths["instruction"])
         XCTAssertEqual(instruction.present, 3)
         XCTAssertEqual(instruction.missing, 1)
@@ -95,5 +95,58 @@ final class ReportFiguresTests: XCTestCase {
         XCTAssertFalse(text.contains("x\"><b>"), "a score name is escaped")
         XCTAssertTrue(text.contains("data-score=\"x&quot;&gt;&lt;b&gt;\""))
         XCTAssertTrue(text.contains("<title>mminf report: &lt;in&gt;</title>"))
+    }
+}
+
+extension ReportFiguresTests {
+    /// Numbers out of range never crash a report; they are left out of the sums.
+    func testHostileNumbersAndManyNames() throws {
+        var lines = [
+            #"{"history":{"gen":{"usage":{"prompt_tokens":1e300,"completion_tokens":-7},"latency_ms":1e400}}}"#,
+            #"{"history":{"gen":{"usage":{"prompt_tokens":9000000000000000000,"completion_tokens":3}}}}"#,
+            #"{"scores":{"a":1e400,"a":2,"b":"high"}}"#,
+        ]
+        lines += (0..<500).map { #"{"history":{"step\#($0)":{"latency_ms":5}},"scores":{"s\#($0)":1}}"# }
+        let f = try figures(lines)
+        XCTAssertEqual(f.steps["gen"]?.calls, 2)
+        XCTAssertEqual(f.steps["gen"]?.promptTokens, 0, "1e300 and 9e18 are not token counts")
+        XCTAssertEqual(f.steps["gen"]?.completionTokens, 3, "-7 is not one either")
+        XCTAssertEqual(f.scores["a"]?.unreadable, 1, "an infinite score is unreadable; the repeated name counts once")
+        XCTAssertEqual(f.scores["b"]?.unreadable, 1)
+        XCTAssertEqual(f.steps.count, ReportFigures.nameLimit, "names past the limit are counted together")
+        XCTAssertEqual(f.otherSteps, 501 - ReportFigures.nameLimit)
+        XCTAssertEqual(f.scores.count, ReportFigures.nameLimit)
+    }
+
+    /// A threshold counts every value, past the 200 the chart keeps apart.
+    func testThresholdsCountEveryValue() throws {
+        let lines = (0..<1_000).map { #"{"scores":{"clip":\#(Double($0) / 1000 + 0.0001)}}"# }
+        let f = try figures(lines) { $0.thresholds = [try! ScoreThreshold(parsing: "scores.clip >= 0.5")] }
+        XCTAssertEqual(f.scores["clip"]?.numbers.count, ReportFigures.distinctValueLimit)
+        XCTAssertEqual(f.scores["clip"]?.overflow, 800)
+        XCTAssertEqual(f.scores["clip"]?.thresholdCounts.first?.scored, 1_000)
+        XCTAssertEqual(f.scores["clip"]?.thresholdCounts.first?.pass, 500)
+        XCTAssertThrowsError(try ScoreThreshold(parsing: "scores.clip >= inf"))
+    }
+
+    /// The fast path reads what a full parse would: a text field below history, duplicate keys.
+    func testFieldsBelowHistoryAreRead() throws {
+        let f = try figures([#"{"history":{"gen":{"answer":"hello world","latency_ms":7}}}"#]) {
+            $0.textFields = ["history.gen.answer"]
+        }
+        XCTAssertEqual(f.lengths["history.gen.answer"]?.present, 1)
+        XCTAssertEqual(f.languages["latin"], 1)
+        XCTAssertEqual(f.steps["gen"]?.timed, 1)
+    }
+
+    func testThresholdLinesSitBetweenTheBarsTheySplit() throws {
+        let f = try figures((1...5).map { #"{"scores":{"x":\#($0)}}"# })
+        for (op, bar) in [(">", 3), (">=", 2), ("<=", 3), ("<", 2)] {
+            var html = ReportHTML(runs: [("in", f)])
+            html.thresholds = [try ScoreThreshold(parsing: "scores.x \(op) 3")]
+            let text = html.render()
+            let w = 60  // five bars: the widest bar
+            XCTAssertTrue(text.contains(#"x1="\#(bar * w + 1)""#), "\(op): \(text)")
+        }
     }
 }

@@ -92,8 +92,12 @@ public struct PipelinePlan {
     public func reportCommand(output: ShellWord, shards: [String]? = nil) -> [String]? {
         guard file.report else { return nil }
         var words = ["mminf-report"]
-        for (i, c) in commands.enumerated() where !c.sets("stats", in: file) {
-            if let shards, i < shardableCount {
+        for (i, c) in commands.enumerated() {
+            if let own = c.step.options.first(where: { $0.key == "stats" })?.node, let text = own.scalar,
+                let w = try? ShellWord.parse(text, file: file.file, at: own.mark)
+            {
+                words.append(w.shell(after: "--stats="))  // the step's own stats file
+            } else if let shards, i < shardableCount {
                 words += shards.map { runFile(c.fileStem, shard: .literal($0), ".stats.json").shell(after: "--stats=") }
             } else {
                 words += c.statsWords(self)

@@ -9,6 +9,8 @@ import Transforms
 public final class ReportFigures {
     public struct Settings {
         public var textFields = ["instruction", "response"]
+        /// Counted while reading, so that every value counts (not only the kept ones).
+        public var thresholds: [ScoreThreshold] = []
         public var duplicateField: String?
         public var sampleSize = 20
         public var seed: UInt64 = 0
@@ -29,9 +31,20 @@ public final class ReportFigures {
         public var numbers: [Double: Int] = [:]
         public var trues = 0
         public var falses = 0
-        public var missing = 0
-        /// Values beyond `ValueCounts.limit` distinct ones are counted here only.
+        /// Records whose score is there but neither a number nor true/false.
+        public var unreadable = 0
+        /// Records that carry the score at all.
+        public var present = 0
+        /// Values beyond `distinctValueLimit` distinct ones are counted here only.
         public var overflow = 0
+        /// Per `--threshold` on this score: records scored, and those that pass.
+        public var thresholdCounts: [(scored: Int, pass: Int)] = []
+    }
+
+    /// Records without the score (or with an unreadable one).
+    public func missing(_ name: String) -> Int {
+        guard let s = scores[name] else { return records }
+        return records - s.present + s.unreadable
     }
 
     public struct LengthFigures {
@@ -107,7 +120,7 @@ public final class ReportFigures {
                 continue
             }
             records += 1
-            _ = reservoir.offer(line)
+            reservoir.offerKeeping(line)
             add(record)
         }
     }
@@ -121,7 +134,7 @@ public final class ReportFigures {
         try r.expectObjectStart()
         var out = JSONObject()
         try r.forEachMember { key, r in
-            if key == "history", r.atObject() {
+            if key == "history", !topKeys.contains(key), r.atObject() {
                 var steps = JSONObject()
                 try r.forEachMember { step, r in
                     guard r.atObject() else { return try r.skipValue() }
@@ -137,6 +150,7 @@ public final class ReportFigures {
                 }
                 out.members.append((key, .object(steps)))
             } else if key == "scores" || topKeys.contains(key) {
+                // (history is built whole when a text field lies below it)
                 out.members.append((key, try r.parseValue()))
             } else {
                 try r.skipValue()
@@ -162,9 +176,9 @@ public final class ReportFigures {
 
     func add(_ record: JSONValue) {
         if case .object(let s)? = record["scores"] {
-            for (name, v) in s.members { addScore(name, v) }
+            var seen = Set<String>()  // a name given twice in one record counts once
+            for (name, v) in s.members where seen.insert(name).inserted { addScore(name, v) }
         }
-        for name in scores.keys where record["scores"]?[name] == nil { scores[name]?.missing += 1 }
         var cjk = 0
         var latin = 0
         var letters = 0
@@ -204,46 +218,81 @@ public final class ReportFigures {
             distinct.add(StableHash.hash64(StableHash.keyBytes(v)))
         }
         if case .object(let h)? = record["history"] {
-            for (step, v) in h.members { addStep(step, v) }
+            var seen = Set<String>()
+            for (step, v) in h.members where seen.insert(step).inserted { addStep(step, v) }
         }
     }
 
+    /// Scores and steps kept apart; past these, names are counted together (memory stays flat).
+    public static let nameLimit = 64
+    public private(set) var otherScores = 0
+    public private(set) var otherSteps = 0
+
     func addScore(_ name: String, _ v: JSONValue) {
-        if scores[name] == nil { scores[name] = ScoreFigures(missing: records - 1) }
+        if scores[name] == nil {
+            guard scores.count < Self.nameLimit else {
+                otherScores += 1
+                return
+            }
+            var fresh = ScoreFigures()
+            fresh.thresholdCounts = settings.thresholds.filter { $0.score == name }.map { _ in (0, 0) }
+            scores[name] = fresh
+        }
+        scores[name]!.present += 1
         switch v {
         case .bool(let b): if b { scores[name]!.trues += 1 } else { scores[name]!.falses += 1 }
-        case .number(let n):
+        case .number(let n) where n.value.isFinite:
             if scores[name]!.numbers[n.value] != nil || scores[name]!.numbers.count < Self.distinctValueLimit {
                 scores[name]!.numbers[n.value, default: 0] += 1
             } else {
                 scores[name]!.overflow += 1
             }
-        default: scores[name]!.missing += 1
+            for (k, t) in settings.thresholds.filter({ $0.score == name }).enumerated() {
+                scores[name]!.thresholdCounts[k].scored += 1
+                if t.holds(n.value) { scores[name]!.thresholdCounts[k].pass += 1 }
+            }
+        default: scores[name]!.unreadable += 1
         }
     }
 
     /// Distinct values of one score kept apart; past it they are only counted.
     public static let distinctValueLimit = 200
 
+    /// A count from a record (tokens, milliseconds): a finite number from 0 to 10^15, else nil.
+    static func count(_ v: JSONValue?) -> Int? {
+        guard let d = v?.doubleValue, d.isFinite, d >= 0, d <= 1e15 else { return nil }
+        return Int(d)
+    }
+
     func addStep(_ step: String, _ v: JSONValue) {
         guard case .object = v else { return }
         if steps[step] == nil {
+            guard steps.count < Self.nameLimit else {
+                otherSteps += 1
+                return
+            }
             steps[step] = StepFigures()
             stepOrder.append(step)
         }
         steps[step]!.calls += 1
+        // Sums saturate rather than overflow; values that are not counts are left out.
         if case .object(let u)? = v["usage"] {
-            steps[step]!.promptTokens += Int(u["prompt_tokens"]?.doubleValue ?? 0)
-            let c = u["completion_tokens"]?.doubleValue ?? 0
-            steps[step]!.completionTokens += Int(c)
-            if c >= 0 && c < 1e12 {
+            if let p = Self.count(u["prompt_tokens"]) {
+                steps[step]!.promptTokens =
+                    steps[step]!.promptTokens.addingReportingOverflow(p).overflow
+                    ? Int.max : steps[step]!.promptTokens + p
+            }
+            if let c = Self.count(u["completion_tokens"]) {
+                steps[step]!.completionTokens =
+                    steps[step]!.completionTokens.addingReportingOverflow(c).overflow
+                    ? Int.max : steps[step]!.completionTokens + c
                 steps[step]!.counted += 1
-                _ = steps[step]!.completion.record(UInt64(c))
+                _ = steps[step]!.completion.record(UInt64(min(c, 1 << 39)))
             }
         }
-        if let ms = v["latency_ms"]?.doubleValue, ms >= 0, ms < 1e12 {
+        if let ms = Self.count(v["latency_ms"]) {
             steps[step]!.timed += 1
-            _ = steps[step]!.latency.record(UInt64(ms))
+            _ = steps[step]!.latency.record(UInt64(min(ms, 1 << 39)))
         }
     }
 
@@ -258,10 +307,17 @@ public final class ReportFigures {
     /// A `--stats` file of one step (mminf-gen, -score, -filter, -split write them).
     public func addStats(path: String) throws {
         let text = try TextFile.read(path, what: "--stats \(path)")
-        guard case .object(let o) = try JSONValue.parse(text) else {
+        let parsed: JSONValue
+        do { parsed = try JSONValue.parse(text) } catch {
+            throw ToolError("--stats \(path): not JSON (\(error)); was its step interrupted?", status: .dataError)
+        }
+        guard case .object(let o) = parsed else {
             throw ToolError("--stats \(path): not a JSON object", status: .dataError)
         }
-        func n(_ k: String) -> Int { Int(o[k]?.doubleValue ?? 0) }
+        for k in ["in", "out", "dropped", "failed"] where o[k] != nil && Self.count(o[k]) == nil {
+            throw ToolError("--stats \(path): \"\(k)\" is not a count", status: .dataError)
+        }
+        func n(_ k: String) -> Int { Self.count(o[k]) ?? 0 }
         let tool = o["tool"]?.stringValue ?? "step"
         var name = (path as NSString).lastPathComponent
         if name.hasSuffix(".stats.json") {

@@ -10,7 +10,7 @@ public struct ScoreThreshold {
     public init(parsing text: String) throws {
         let parts = text.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
         guard parts.count == 3, parts[0].hasPrefix("scores."), [">=", ">", "<=", "<", "=="].contains(parts[1]),
-            let v = Double(parts[2])
+            let v = Double(parts[2]), v.isFinite
         else {
             throw ToolError(
                 "--threshold '\(text)': write it as 'scores.NAME OP NUMBER' with OP one of >= > <= < ==, e.g. 'scores.clarity >= 3'",
@@ -116,15 +116,19 @@ public struct ReportHTML {
             }
             if s.trues + s.falses > 0 { bars += [("true", s.trues, nil), ("false", s.falses, nil)] }
             let marks = thresholds.filter { $0.score == name }
+            // Counted over every value while reading, not only the values the chart keeps.
             var passing = ""
-            if !marks.isEmpty {
-                let scored = s.numbers.values.reduce(0, +)
-                let pass = s.numbers.filter { v in marks.allSatisfy { $0.holds(v.key) } }.values.reduce(0, +)
-                passing =
-                    " · \(pass) of \(scored) pass \(esc(marks.map { "\($0.op) \(JSONWriter.format($0.value))" }.joined(separator: " and ")))"
+            for (m, c) in zip(marks, s.thresholdCounts) {
+                passing +=
+                    " · <span class=\"pass\" data-threshold=\"\(esc(m.op)) \(JSONWriter.format(m.value))\" data-scored=\"\(c.scored)\" data-pass=\"\(c.pass)\">\(c.pass) of \(c.scored) are \(esc(m.op)) \(JSONWriter.format(m.value))</span>"
             }
+            let missing = f.missing(name)
+            let overflow =
+                s.overflow > 0
+                ? ", \(s.overflow) more with other values (the chart shows the first \(ReportFigures.distinctValueLimit) distinct)"
+                : ""
             t +=
-                "<div class=\"chart score\" data-score=\"\(esc(name))\" data-missing=\"\(s.missing)\"><b>scores.\(esc(name))</b> <span class=\"muted\">missing \(s.missing)\(s.overflow > 0 ? ", \(s.overflow) beyond \(ReportFigures.distinctValueLimit) distinct values" : "")\(passing)</span><br>"
+                "<div class=\"chart score\" data-score=\"\(esc(name))\" data-missing=\"\(missing)\"><b>scores.\(esc(name))</b> <span class=\"muted\">missing \(missing)\(overflow)\(passing)</span><br>"
             t += barChart(bars, marks: marks)
             t += "</div>"
         }
@@ -146,8 +150,11 @@ public struct ReportHTML {
                 "<text x=\"\(i * w + w / 2)\" y=\"\(max(10, 106 - h))\" font-size=\"10\" text-anchor=\"middle\">\(b.count)</text>"
         }
         for m in marks {
-            // Between the last bar below the value and the first at or above it.
-            let i = bars.firstIndex { ($0.value ?? -Double.infinity) >= m.value } ?? bars.count
+            // Between the bars the threshold separates: before the first bar above it for > and
+            // <=, at or above it for >= and <; == is drawn before its own value.
+            let strict = m.op == ">" || m.op == "<="
+            let i =
+                bars.firstIndex { b in b.value.map { strict ? $0 > m.value : $0 >= m.value } ?? true } ?? bars.count
             let x = i * w + 1
             s +=
                 "<line class=\"threshold\" data-threshold=\"\(esc(m.op)) \(JSONWriter.format(m.value))\" x1=\"\(x)\" x2=\"\(x)\" y1=\"0\" y2=\"112\"/>"
@@ -243,7 +250,16 @@ public struct ReportHTML {
         }
         var seen = Set<String>()
         return paths.filter { seen.insert($0).inserted }.map { p -> String in
-            if linkImages { return "<img class=\"thumb\" src=\"\(esc(p))\" alt=\"\(esc(p))\">" }
+            if linkImages {
+                // Files only: the report must not reach out to any host when opened.
+                if p.contains("://") || p.lowercased().hasPrefix("data:") || p.lowercased().hasPrefix("javascript:") {
+                    return
+                        "<div class=\"noimg\" data-reason=\"not linked: not a file path\">\(esc(p)): not linked: not a file path</div>"
+                }
+                let file = p.hasPrefix("/") || mediaRoot == nil ? p : (mediaRoot! as NSString).appendingPathComponent(p)
+                let url = p.hasPrefix("/") ? URL(fileURLWithPath: file).absoluteString : file
+                return "<img class=\"thumb\" src=\"\(esc(url))\" alt=\"\(esc(p))\">"
+            }
             switch Thumbnail.make(path: p, root: mediaRoot) {
             case .png(let d):
                 return

@@ -34,7 +34,20 @@ extension ReportFigures {
                                 .object(
                                     JSONObject([
                                         ("values", .object(values)), ("true", int(s.trues)), ("false", int(s.falses)),
-                                        ("missing", int(s.missing)), ("other_values", int(s.overflow)),
+                                        ("missing", int(missing(name))), ("other_values", int(s.overflow)),
+                                        (
+                                            "thresholds",
+                                            .array(
+                                                zip(settings.thresholds.filter { $0.score == name }, s.thresholdCounts)
+                                                    .map {
+                                                        .object(
+                                                            JSONObject([
+                                                                ("op", .string($0.0.op)),
+                                                                ("value", .double($0.0.value)),
+                                                                ("scored", int($0.1.scored)), ("pass", int($0.1.pass)),
+                                                            ]))
+                                                    })
+                                        ),
                                     ]))
                             )
                         }))
@@ -72,6 +85,7 @@ extension ReportFigures {
                                         ("completion_tokens", int(s.completionTokens)),
                                         ("completion_tokens_p50", int(s.completionPercentile(50))),
                                         ("completion_tokens_p95", int(s.completionPercentile(95))),
+                                        ("completion_tokens_p99", int(s.completionPercentile(99))),
                                         ("latency_ms_p50", int(s.latencyPercentile(50))),
                                         ("latency_ms_p95", int(s.latencyPercentile(95))),
                                         ("latency_ms_p99", int(s.latencyPercentile(99))),

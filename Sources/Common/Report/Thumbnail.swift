@@ -10,6 +10,36 @@ public enum Thumbnail {
     }
 
     public static let maxSide = 160
+    public static let maxBytes = 64 << 20
+    public static let maxPixels = 50_000_000
+
+    /// The width and height an image's header declares (PNG, GIF, WebP, JPEG), read
+    /// before libgd decodes it; nil when the header says nothing this reads.
+    static func declaredSize(_ b: [UInt8]) -> (Int, Int)? {
+        func be16(_ i: Int) -> Int { Int(b[i]) << 8 | Int(b[i + 1]) }
+        func le16(_ i: Int) -> Int { Int(b[i]) | Int(b[i + 1]) << 8 }
+        func be32(_ i: Int) -> Int { be16(i) << 16 | be16(i + 2) }
+        if b.count >= 24, b.starts(with: [0x89, 0x50, 0x4E, 0x47]) { return (be32(16), be32(20)) }
+        if b.count >= 10, b.starts(with: [0x47, 0x49, 0x46]) { return (le16(6), le16(8)) }
+        if b.count >= 30, b[0..<4] == [0x52, 0x49, 0x46, 0x46], b[12..<16] == [0x56, 0x50, 0x38, 0x58] {  // VP8X
+            return (
+                1 + (Int(b[24]) | Int(b[25]) << 8 | Int(b[26]) << 16),
+                1 + (Int(b[27]) | Int(b[28]) << 8 | Int(b[29]) << 16)
+            )
+        }
+        if b.count >= 4, b[0] == 0xFF, b[1] == 0xD8 {
+            var i = 2
+            // Walk the JPEG markers to the frame header (SOFn), which holds the size.
+            while i + 9 < b.count, b[i] == 0xFF {
+                let marker = b[i + 1]
+                if (0xC0...0xCF).contains(marker) && ![0xC4, 0xC8, 0xCC].contains(marker) {
+                    return (be16(i + 7), be16(i + 5))
+                }
+                i += 2 + be16(i + 2)
+            }
+        }
+        return nil
+    }
 
     /// `path` relative to `root` (else the current folder); URLs are not fetched.
     public static func make(path: String, root: String?) -> Result {
@@ -23,10 +53,19 @@ public enum Thumbnail {
             bytes = d
         } else {
             let full = path.hasPrefix("/") || root == nil ? path : (root! as NSString).appendingPathComponent(path)
+            // A regular file of at most 64 MB, checked before reading (not a multi-GB video, not a pipe).
+            var st = stat()
+            guard stat(full, &st) == 0 else { return .unavailable("cannot read \(full)") }
+            guard st.st_mode & S_IFMT == S_IFREG else { return .unavailable("not a regular file") }
+            guard st.st_size <= maxBytes else { return .unavailable("larger than 64 MB") }
             guard let d = FileManager.default.contents(atPath: full) else { return .unavailable("cannot read \(full)") }
             bytes = d
         }
-        guard bytes.count <= 64 << 20 else { return .unavailable("larger than 64 MB") }
+        guard bytes.count <= maxBytes else { return .unavailable("larger than 64 MB") }
+        // Decoding allocates width x height pixels: a small file may declare a huge picture.
+        if let (w, h) = declaredSize(Array(bytes.prefix(64 << 10))), w * h > maxPixels {
+            return .unavailable("\(w)x\(h) pixels, more than \(maxPixels / 1_000_000) million")
+        }
         return bytes.withUnsafeMutableBytes { raw -> Result in
             let n = Int32(raw.count)
             let p = raw.baseAddress

@@ -192,5 +192,18 @@ public final class ReservoirSample {
         return entry
     }
 
+    /// Offers a record when what is left out is not needed: the line is copied only if kept.
+    public func offerKeeping(_ line: InputLine) {
+        defer { seen += 1 }
+        if entries.count < size {
+            entries.append(Entry(index: seen, bytes: Array(line.bytes), source: line.source, line: line.number))
+            return
+        }
+        let j = Int(rng.next() % UInt64(seen + 1))
+        if j < size {
+            entries[j] = Entry(index: seen, bytes: Array(line.bytes), source: line.source, line: line.number)
+        }
+    }
+
     public func inOrder() -> [Entry] { entries.sorted { $0.index < $1.index } }
 }
