@@ -176,8 +176,7 @@ public final class ReportFigures {
 
     func add(_ record: JSONValue) {
         if case .object(let s)? = record["scores"] {
-            var seen = Set<String>()  // a name given twice in one record counts once
-            for (name, v) in s.members where seen.insert(name).inserted { addScore(name, v) }
+            for m in Self.firstOfEachName(s.members) { addScore(m.key, m.value) }
         }
         var cjk = 0
         var latin = 0
@@ -218,9 +217,18 @@ public final class ReportFigures {
             distinct.add(StableHash.hash64(StableHash.keyBytes(v)))
         }
         if case .object(let h)? = record["history"] {
-            var seen = Set<String>()
-            for (step, v) in h.members where seen.insert(step).inserted { addStep(step, v) }
+            for m in Self.firstOfEachName(h.members) { addStep(m.key, m.value) }
         }
+    }
+
+    /// An object's members without repeated names (the first wins), so a name given twice
+    /// in one record counts once. Few names, the usual case, are compared in place.
+    static func firstOfEachName(_ members: [(key: String, value: JSONValue)]) -> [(key: String, value: JSONValue)] {
+        if members.count <= 16 {
+            return members.enumerated().filter { i, m in !members[..<i].contains { $0.key == m.key } }.map(\.element)
+        }
+        var seen = Set<String>()
+        return members.filter { seen.insert($0.key).inserted }
     }
 
     /// Scores and steps kept apart; past these, names are counted together (memory stays flat).
