@@ -49,6 +49,12 @@ final class ServeTests: ToolTestCase {
         XCTAssertEqual(m.status, 0, m.stderr)
         XCTAssertEqual(m.stderr.components(separatedBy: "starting its server").count, 2, m.stderr)
         XCTAssertNotEqual(kill(try XCTUnwrap(serverPid(m.stderr)), 0), 0)
+        // Nothing left to do, or only showing what would run: no server is started.
+        for args in ["make -s", "make -n"] {
+            let again = try Tools.shell(args, in: dir)
+            XCTAssertEqual(again.status, 0, again.stderr)
+            XCTAssertFalse((again.out + again.stderr).contains("starting its server"), "\(args): \(again.stderr)")
+        }
     }
 
     func testACommandThatEndsAtOnceIsOneClearError() throws {
