@@ -11,6 +11,12 @@ final class CompiledPipelinesTests: ToolTestCase {
         ("detailed-inst", 3), ("vlthinking", 3), ("match-score-zh", 3), ("prompt-evolve-zh", 3),
     ]
     var double: ChatDouble!
+
+    // XCTest keeps every test case object to the end of the run: let go of the server now.
+    override func tearDown() {
+        double = nil
+        super.tearDown()
+    }
     var env: [String: String] { ["VL_URL": double.baseURL, "LLM_URL": double.baseURL, "R1_URL": double.baseURL] }
 
     override func setUpWithError() throws {

@@ -31,6 +31,12 @@ final class EightPipelinesTests: ToolTestCase {
 
     var double: ChatDouble!
 
+    // XCTest keeps every test case object to the end of the run: let go of the server now.
+    override func tearDown() {
+        double = nil
+        super.tearDown()
+    }
+
     override func setUpWithError() throws {
         try super.setUpWithError()
         let faults = try JSONSerialization.data(withJSONObject: ["script": EightPipelinesTests.script])

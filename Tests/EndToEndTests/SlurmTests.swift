@@ -8,6 +8,12 @@ final class SlurmTests: ToolTestCase {
     var conf: String!
     var double: ChatDouble!
 
+    // XCTest keeps every test case object to the end of the run: let go of the server now.
+    override func tearDown() {
+        double = nil
+        super.tearDown()
+    }
+
     override func setUpWithError() throws {
         try super.setUpWithError()
         guard let c = ProcessInfo.processInfo.environment["MMINF_TEST_SLURM_CONF"], !c.isEmpty else {
