@@ -92,6 +92,10 @@ final class CompileQuotingTests: ToolTestCase {
         let tooLong = try Tools.run("mminf-compile", ["--make", "h.yaml", "-o", "Makefile"], cwd: dir)
         XCTAssertEqual(tooLong.status, 64)
         XCTAssertTrue(tooLong.stderr.contains("more than the 128 KB make may pass to the shell"), tooLong.stderr)
+        XCTAssertTrue(
+            tooLong.stderr.contains(
+                "h.yaml:\(2 * Self.hostile.count + 4):5: --make: step 's\(Self.hostile.count - 1)' is "),
+            "names the file, line and step: \(tooLong.stderr)")
         // The others go through make's own `$` and line rules to the same requests.
         let short = Self.hostile.indices.filter { Self.hostile[$0].utf8.count < 1000 }
         let shortSteps = steps.split(separator: "\n").enumerated().filter { short.contains($0.offset) }

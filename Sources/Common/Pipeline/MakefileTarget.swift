@@ -31,7 +31,7 @@ public enum MakefileTarget {
                     recipe: [
                         ShellScriptTarget.lines(plan.splitCommand(shards: n) + inputWords + ["</dev/null"]),
                         "touch -- \(plan.runFile(stamp).shell)",
-                    ]))
+                    ], in: plan))
             var previous = names.map {
                 (make: "\(runDir)/\(stamp)", shell: plan.runFile("00-input.shard-\($0).jsonl.zst").shell)
             }
@@ -46,7 +46,8 @@ public enum MakefileTarget {
                     rules.append(
                         try rule(
                             plan.heading(c) + " (shard \(name) of \(n))", target: "\(runDir)/\(stepFile)",
-                            prerequisites: [previous[k].make], recipe: [ShellScriptTarget.lines(words)]))
+                            prerequisites: [previous[k].make], recipe: [ShellScriptTarget.lines(words)], step: c,
+                            in: plan))
                     next.append(("\(runDir)/\(stepFile)", plan.runFile(stepFile).shell))
                 }
                 previous = next
@@ -65,7 +66,7 @@ public enum MakefileTarget {
                         ShellScriptTarget.lines(
                             ["mminf-filter", "-q", "--where=true", "--output=" + outWord, "--"]
                                 + previous.map(\.shell) + ["</dev/null"])
-                    ]))
+                    ], in: plan))
             inputs = [target]
             inputWords = [outWord]
             firstUnsharded = count
@@ -93,7 +94,7 @@ public enum MakefileTarget {
             rules.append(
                 try rule(
                     plan.heading(c) + why, target: target, prerequisites: inputs + extra,
-                    recipe: [ShellScriptTarget.lines(words)]))
+                    recipe: [ShellScriptTarget.lines(words)], step: c, in: plan))
             inputs = [target]
             inputWords = [outWord]
         }
@@ -107,7 +108,7 @@ public enum MakefileTarget {
             rules.append(
                 try rule(
                     ShellScriptTarget.reportComment, target: target, prerequisites: [output],
-                    recipe: [ShellScriptTarget.lines(report + ["</dev/null"])]))
+                    recipe: [ShellScriptTarget.lines(report + ["</dev/null"])], in: plan))
             finals.append(target)
         }
         var out = """
@@ -154,12 +155,16 @@ public enum MakefileTarget {
     /// make hands a recipe to `bash -c` as one argument, which Linux caps at 128 KB.
     static let maxRecipeBytes = 120_000
 
-    static func rule(_ comment: String, target: String, prerequisites: [String], recipe: [String]) throws -> String {
+    static func rule(
+        _ comment: String, target: String, prerequisites: [String], recipe: [String], step: StepCommand? = nil,
+        in plan: PipelinePlan
+    ) throws -> String {
         let size = recipe.reduce(0) { $0 + $1.makeRecipe.utf8.count }
         if size > maxRecipeBytes {
-            throw ToolError(
-                "--make: the rule for \(target) is \(size / 1000) KB, more than the 128 KB make may pass to the shell at once; compile without --make (the sh target takes it), or move the long text into a file (prompt_file:)",
-                status: .usage)
+            throw PipelineError(
+                plan.file.file, step?.step.mark,
+                "--make: \(step.map { "step '\($0.step.name)'" } ?? "the rule for \(target)") is \(size / 1000) KB, more than the 128 KB make may pass to the shell at once; compile without --make (the sh target takes it), or move the long text into a file (prompt_file:)"
+            )
         }
         var r = "\(comment)\n\(target): \(prerequisites.joined(separator: " "))\n"
         for line in recipe {
