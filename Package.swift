@@ -52,8 +52,9 @@ let package = Package(
         .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
         .target(name: "CSQLite", linkerSettings: [.linkedLibrary("sqlite3")]),
         .target(name: "CMemory"),
+        .target(name: "CUTF8"),
 
-        library("RecordCore", ["CZstd", "CPCRE2", "CMemory"]),
+        library("RecordCore", ["CZstd", "CPCRE2", "CMemory", "CUTF8"]),
         library("Transforms", ["RecordCore"]),
         library("Prompts", ["RecordCore"]),
         library("Engine", ["RecordCore", "CCurl", "CSQLite", "COpenSSL"]),

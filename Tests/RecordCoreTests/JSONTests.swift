@@ -76,6 +76,12 @@ final class JSONTests: XCTestCase {
                 XCTAssertTrue(e is UTF8Error, "\(name) with padding \(padding) gave \(String(describing: e))")
                 if let u = e as? UTF8Error { XCTAssertEqual(u.offset, 6 + padding, name) }
             }
+            // After valid non-ASCII text, in an earlier string and in the same one: the
+            // line is checked as a whole there, and the careful walk still names the byte.
+            let before = Array(#"{"a":"中文 😀","k":"é中"#.utf8)
+            let e = validate(before + bad + Array("xyz\"}".utf8))
+            XCTAssertTrue(e is UTF8Error, "\(name) after CJK gave \(String(describing: e))")
+            if let u = e as? UTF8Error { XCTAssertEqual(u.offset, before.count, name) }
         }
     }
 

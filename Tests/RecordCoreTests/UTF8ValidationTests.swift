@@ -1,5 +1,6 @@
 import XCTest
 
+import CUTF8
 @testable import RecordCore
 
 /// The scanner's UTF-8 checks against the standard library's, on strings built
@@ -32,5 +33,97 @@ final class UTF8ValidationTests: XCTestCase {
             checked += 1
         }
         XCTAssertEqual(checked, 20_000)
+    }
+}
+
+/// The vectorised validator (C, AVX2 and SSSE3) against its plain C variant and
+/// the standard library: every pair of bytes, every three-byte sequence over
+/// the byte values where UTF-8's rules change, four-byte sequences, placed
+/// across the 16- and 32-byte block edges and at the very end of the input.
+final class VectorisedUTF8Tests: XCTestCase {
+    /// Where validity can change: ASCII, the ends of the continuation ranges,
+    /// every lead that has its own second-byte range, and bytes never allowed.
+    static let edges: [UInt8] = [
+        0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xE1, 0xEC, 0xED,
+        0xEE, 0xEF, 0xF0, 0xF1, 0xF3, 0xF4, 0xF5, 0xF7, 0xF8, 0xFE, 0xFF,
+    ]
+    /// Offsets in a 64-byte buffer: block starts, straddling 16 and 32, and the end.
+    static let places = [0, 14, 15, 29, 30, 31]
+
+    func answers(_ bytes: [UInt8]) -> [Bool] {
+        bytes.withUnsafeBufferPointer { b in
+            (0...2).map { mminf_utf8_valid_at_level(b.baseAddress, b.count, Int32($0)) != 0 }
+        }
+    }
+
+    func check(_ piece: [UInt8], _ places: [Int] = places, file: StaticString = #filePath, line: UInt = #line) -> Int {
+        var count = 0
+        for at in places + [64 - piece.count] {
+            var buffer = [UInt8](repeating: 0x61, count: 64)
+            buffer.replaceSubrange(at..<(at + piece.count), with: piece)
+            let expected = String(validating: buffer, as: UTF8.self) != nil
+            let got = answers(buffer)
+            if got != [expected, expected, expected] {
+                XCTFail("\(piece.map { String($0, radix: 16) }) at \(at): \(got), expected \(expected)", file: file, line: line)
+                return count
+            }
+            count += 1
+        }
+        return count
+    }
+
+    func testThisMachineRunsTheWidestVariantItHas() throws {
+        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        #if arch(x86_64)
+            if cpu.contains(" avx2") { XCTAssertEqual(mminf_utf8_simd_level(), 2) }
+        #else
+            XCTAssertEqual(mminf_utf8_simd_level(), 0)
+        #endif
+    }
+
+    func testEveryPairOfBytes() {
+        var valid = 0
+        for a in 0...255 {
+            for b in 0...255 {
+                let piece = [UInt8(a), UInt8(b)]
+                XCTAssertEqual(check(piece, [0, 15, 31]), 4)
+                if String(validating: piece, as: UTF8.self) != nil { valid += 1 }
+            }
+        }
+        // 128·128 ASCII pairs, 30·64 two-byte characters (C2..DF then 80..BF).
+        XCTAssertEqual(valid, 128 * 128 + 30 * 64)
+    }
+
+    func testThreeBytesOverEveryLeadAndSecondByte() {
+        var checked = 0
+        for a in 0x80...0xFF {
+            for b in 0...255 {
+                for c in Self.edges { checked += check([UInt8(a), UInt8(b), c], [30]) }
+            }
+        }
+        XCTAssertEqual(checked, 128 * 256 * Self.edges.count * 2)
+    }
+
+    func testFourBytes() {
+        var checked = 0
+        for a: UInt8 in [0xE0, 0xED, 0xEF, 0xF0, 0xF1, 0xF3, 0xF4, 0xF5, 0xC2, 0x80] {
+            for b in Self.edges {
+                for c in Self.edges {
+                    for d in Self.edges { checked += check([a, b, c, d], [13, 29, 30]) }
+                }
+            }
+        }
+        XCTAssertEqual(checked, 10 * Self.edges.count * Self.edges.count * Self.edges.count * 4)
+    }
+
+    func testLengthsAroundTheBlockSizes() {
+        // Every length up to 100 of Chinese and emoji text, whole and cut one byte short.
+        let text = Array(String(repeating: "中文😀é a", count: 12).utf8)
+        for n in 0...100 {
+            let piece = Array(text.prefix(n))
+            let expected = String(validating: piece, as: UTF8.self) != nil
+            XCTAssertEqual(answers(piece), [expected, expected, expected], "first \(n) bytes")
+        }
+        XCTAssertEqual(answers([]), [true, true, true])
     }
 }

@@ -1,3 +1,4 @@
+import CUTF8
 import Foundation
 
 /// The string half of the scanner: skipping string bodies fast while checking
@@ -5,13 +6,18 @@ import Foundation
 extension JSONReader {
     /// Skips a string starting at the opening quote, validating escapes and UTF-8.
     /// Returns true when the string contained an escape (so its bytes are not its text).
+    ///
+    /// At the first non-ASCII byte the rest of the line is checked as UTF-8 in one
+    /// vectorised pass; when it is valid, which is nearly always, string bodies
+    /// from there on are skipped many bytes at a time whatever their language.
+    /// When it is not, each character is checked here, to name the faulty byte.
     @discardableResult
     public mutating func skipString() throws -> Bool {
         let open = pos
         pos += 1
         var escaped = false
         while true {
-            skipPlainText()
+            if pos >= validUTF8From { skipValidText() } else { skipPlainText() }
             guard pos < end else { throw fail("unterminated string (no closing '\"')", at: open) }
             let c = base[pos]
             if c == UInt8(ascii: "\"") {
@@ -24,23 +30,34 @@ extension JSONReader {
             } else if c < 0x20 {
                 throw fail(
                     "control character \(String(format: "0x%02x", c)) inside a string; escape it (\\n, \\t, \\u00XX)")
-            } else if c < 0x80 {
+            } else if c < 0x80 || pos >= validUTF8From {
                 pos += 1
+            } else if !checkedUTF8 {
+                checkedUTF8 = true
+                if mminf_utf8_valid(base + pos, end - pos) != 0 { validUTF8From = pos }
             } else {
                 try skipUTF8Sequence()
             }
         }
     }
 
-    /// Advances over string bytes that need no attention: 16 at a time while
-    /// none is a quote, backslash or control byte. Non-ASCII characters are
-    /// checked as UTF-8 right here, jumping straight to them, so mixed-language
-    /// text stays fast. Stops before anything the caller must look at.
+    /// Advances over ASCII string bytes that need no attention: 16 at a time while
+    /// none is a quote, backslash, control byte or non-ASCII. Stops before
+    /// anything the caller must look at.
     @inline(__always) mutating func skipPlainText() {
+        skipText(passingNonASCII: false)
+    }
+
+    /// The same on text known to be valid UTF-8: non-ASCII bytes need no attention.
+    @inline(__always) mutating func skipValidText() {
+        skipText(passingNonASCII: true)
+    }
+
+    @inline(__always) mutating func skipText(passingNonASCII: Bool) {
         let quote = SIMD16<UInt8>(repeating: 0x22)
         let slash = SIMD16<UInt8>(repeating: 0x5C)
         let space = SIMD16<UInt8>(repeating: 0x20)
-        let high: UInt64 = 0x8080_8080_8080_8080
+        let high: UInt64 = passingNonASCII ? 0 : 0x8080_8080_8080_8080
         // Locals stay in registers; `pos` is written back once.
         var i = pos
         let end = self.end
@@ -56,56 +73,22 @@ extension JSONReader {
                 i &+= 16
                 continue
             }
-            // Jump to the first byte that is special or non-ASCII: the lowest
-            // flag of these word tests is exact (false flags only sit above a true one).
-            let m0 = JSONReader.attention(w0)
-            i &+= m0 != 0 ? m0.trailingZeroBitCount >> 3 : 8 &+ (JSONReader.attention(w1).trailingZeroBitCount >> 3)
-            // Non-ASCII text (Chinese, emoji) comes in runs: stay in a tight loop over
-            // whole characters while it lasts, rather than testing 16 bytes per character.
-            // The common forms inline; anything else (an overlong, a surrogate) to the caller.
-            var advanced = false
-            while i &+ 4 <= end {
-                // Two three-byte characters (most of Chinese) per step, tested as one word:
-                // leads 1110xxxx, continuations 10xxxxxx; E0 and ED leads (overlong or
-                // surrogate ranges) go the careful way below.
-                while i &+ 8 <= end {
-                    let w = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
-                    guard w & 0x0000_C0C0_F0C0_C0F0 == 0x0000_8080_E080_80E0 else { break }
-                    let a = UInt8(truncatingIfNeeded: w)
-                    let b = UInt8(truncatingIfNeeded: w >> 24)
-                    guard a != 0xE0 && a != 0xED && b != 0xE0 && b != 0xED else { break }
-                    i &+= 6
-                    advanced = true
-                }
-                let c0 = base[i]
-                if c0 >= 0xE1 && c0 <= 0xEF && c0 != 0xED && base[i &+ 1] & 0xC0 == 0x80
-                    && base[i &+ 2] & 0xC0 == 0x80
-                {
-                    i &+= 3
-                } else if c0 >= 0xC2 && c0 <= 0xDF && base[i &+ 1] & 0xC0 == 0x80 {
-                    i &+= 2
-                } else if c0 == 0xF0 && base[i &+ 1] >= 0x90 && base[i &+ 1] <= 0xBF && base[i &+ 2] & 0xC0 == 0x80
-                    && base[i &+ 3] & 0xC0 == 0x80
-                {
-                    i &+= 4  // emoji and the other supplementary planes
-                } else {
-                    break
-                }
-                advanced = true
-            }
-            // Back to 16 at a time on ASCII; anything else is the caller's.
-            let next = i < end ? base[i] : 0
-            if !advanced || next >= 0x80 || next == 0x22 || next == 0x5C || next < 0x20 { return }
+            // Stop at the first byte that needs attention: the lowest flag of these
+            // word tests is exact (false flags only sit above a true one).
+            let m0 = JSONReader.attention(w0, high)
+            i &+= m0 != 0 ? m0.trailingZeroBitCount >> 3 : 8 &+ (JSONReader.attention(w1, high).trailingZeroBitCount >> 3)
+            return
         }
     }
 
-    /// High bit set at bytes that are a quote, a backslash, a control byte or non-ASCII.
-    @inline(__always) static func attention(_ w: UInt64) -> UInt64 {
+    /// High bit set at bytes that are a quote, a backslash, a control byte, or
+    /// non-ASCII when `nonASCII` is the high-bit mask rather than 0.
+    @inline(__always) static func attention(_ w: UInt64, _ nonASCII: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let high: UInt64 = 0x8080_8080_8080_8080
         let q = w ^ (ones &* 0x22)
         let b = w ^ (ones &* 0x5C)
-        return (((q &- ones) & ~q) | ((b &- ones) & ~b) | ((w &- ones &* 0x20) & ~w) | w) & high
+        return (((q &- ones) & ~q) | ((b &- ones) & ~b) | ((w &- ones &* 0x20) & ~w) | (w & nonASCII)) & high
     }
 
     mutating func skipEscape() throws {

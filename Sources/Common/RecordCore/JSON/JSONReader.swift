@@ -16,6 +16,10 @@ public struct JSONReader {
     public let end: Int
     public var pos: Int = 0
     public var depth: Int = 0
+    /// From this offset to the end the bytes are known to be valid UTF-8 (Int.max: not known).
+    var validUTF8From = Int.max
+    /// Whether the rest of the line was checked at its first non-ASCII byte; once is enough.
+    var checkedUTF8 = false
     /// Deeper input is refused rather than risking the stack.
     public static let maxDepth = 512
 
