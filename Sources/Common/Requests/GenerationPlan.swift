@@ -39,7 +39,11 @@ public struct GenerationPlan {
     /// LLaVA-style datasets write `<image>` into the text; the media travel as parts,
     /// so the tags (and the line break after one) are taken out of what is sent.
     static func withoutMediaTags(_ text: String) -> String {
-        guard text.contains("<image>") || text.contains("<video>") else { return text }
+        // Most prompts hold no '<': a byte scan says so without Foundation's string search,
+        // which cost 6 % of the CPU time of a run of short requests.
+        guard text.utf8.contains(UInt8(ascii: "<")), text.contains("<image>") || text.contains("<video>") else {
+            return text
+        }
         var t = text
         for tag in ["<image>", "<video>"] {
             t = t.replacingOccurrences(of: tag + "\n", with: "").replacingOccurrences(of: tag, with: "")
