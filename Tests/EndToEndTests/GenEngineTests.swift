@@ -206,6 +206,43 @@ final class GenEngineTests: ToolTestCase {
         XCTAssertGreaterThanOrEqual(times[1] - times[0], 1.95)
     }
 
+    /// Connections back in libcurl's pool stay registered with epoll between requests.
+    /// A server closing them while idle must neither spin the loop while another
+    /// request is in flight nor leave a new connection unwatched.
+    func testServerClosingIdleConnectionsNeitherSpinsNorStalls() throws {
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        func childCPU() -> Double {
+            var u = rusage()
+            getrusage(RUSAGE_CHILDREN.rawValue, &u)
+            return seconds(u.ru_utime) + seconds(u.ru_stime)
+        }
+        // The first request hangs for 2 s (then is sent again); meanwhile the other
+        // connection answers the rest and is closed by the server while idle.
+        let hang = try ChatDouble(faults: #"{"preset":["hang"],"idle_close_ms":30}"#)
+        var cpu = childCPU()
+        var started = Date()
+        var r = try gen(hang, ["--concurrency", "2", "--timeout", "2", "--no-history"], input: records(6))
+        var wall = Date().timeIntervalSince(started)
+        cpu = childCPU() - cpu
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.lines.count, 6)
+        XCTAssertEqual(try hang.requests().count, 7, "the hung request, sent once more")
+        XCTAssertLessThan(cpu, wall / 2, "mminf-gen used \(cpu) CPU-s in \(wall) s: a closed socket kept waking it")
+
+        // Paced requests: every connection is closed between two of them, so each
+        // request opens a new one, often under the number of the one just closed.
+        let paced = try ChatDouble(faults: #"{"idle_close_ms":30}"#)
+        started = Date()
+        r = try gen(paced, ["--rps", "12", "--concurrency", "2", "--timeout", "20", "--no-history"], input: records(24))
+        wall = Date().timeIntervalSince(started)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.lines.count, 24)
+        XCTAssertEqual(try paced.requests().count, 24, "no request timed out and was sent again")
+        XCTAssertLessThan(wall, 10, "a connection waited for its timeout")
+        let ports = Set(try paced.requests().compactMap { $0.dict["client_port"] as? Int })
+        XCTAssertGreaterThan(ports.count, 2, "the double closed no connection")
+    }
+
     func testUnorderedWritesAsAnswersArrive() throws {
         let d = try ChatDouble(faults: #"{"preset":["hang"]}"#)
         let r = try gen(d, ["--unordered", "--timeout", "2", "--no-history"], input: records(5))

@@ -39,7 +39,8 @@ Endpoints:
 Every request except the /_ control endpoints is logged (in memory, and to
 --log FILE as one JSON line each): {"path", "method", "headers" (lower-cased
 names; authorization redacted to "present"), "body" (parsed JSON, or null;
-"raw" holds the text if it was not JSON), "t" (arrival, unix seconds)};
+"raw" holds the text if it was not JSON), "t" (arrival, unix seconds),
+"client_port" (the connection's port on the client side)};
 chat-completion requests also carry "index" (arrival index, from 0) and
 "action" (what the double did).
 
@@ -58,6 +59,9 @@ Faults (a JSON object; every key optional) apply to POST /v1/chat/completions:
     seed                seed for the random faults (default 0): one draw per
                         request in arrival order, so runs are reproducible
     trickle_ms          delay per byte for "trickle" (default 50)
+    idle_close_ms       close a kept-alive connection that waits this long
+                        for its next request (a server's keep-alive timeout;
+                        read when the connection opens)
     script              [[REGEX, ANSWER], ...]: the first REGEX found in the last
                         message's text picks the answer (else the echo), so a
                         pipeline's every step gets an answer in its own form
@@ -264,6 +268,9 @@ class Handler(BaseHTTPRequestHandler):
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
             pass
+        idle = self.state.get_faults().get("idle_close_ms")
+        if idle:  # a wait for the next request past this ends in handle_one_request's close
+            self.connection.settimeout(idle / 1000.0)
 
     def log_message(self, fmt, *args):
         if self.verbose:
@@ -328,7 +335,8 @@ class Handler(BaseHTTPRequestHandler):
             k = k.lower()
             headers[k] = "present" if k == "authorization" else v
         entry = {"path": self.path, "method": self.command, "headers": headers,
-                 "body": parsed if ok_json else None, "t": self.t_arrival}
+                 "body": parsed if ok_json else None, "t": self.t_arrival,
+                 "client_port": self.client_address[1]}
         if body_bytes and not ok_json:
             entry["raw"] = body_bytes.decode("utf-8", "replace")
         if extra:

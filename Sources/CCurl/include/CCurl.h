@@ -17,6 +17,7 @@ static inline CURLMcode mminf_multi_setopt_long(CURLM *m, CURLMoption o, long v)
 // the two multi callbacks, and epoll calls that keep the packed epoll_event
 // struct on the C side.
 #include <sys/epoll.h>
+#include <sys/socket.h>
 
 typedef int (*mminf_socket_callback)(CURL *easy, curl_socket_t s, int what, void *user, void *socketp);
 typedef int (*mminf_timer_callback)(CURLM *multi, long timeout_ms, void *user);
@@ -24,6 +25,14 @@ typedef int (*mminf_timer_callback)(CURLM *multi, long timeout_ms, void *user);
 static inline CURLMcode mminf_multi_setopt_ptr(CURLM *m, CURLMoption o, void *v) { return curl_multi_setopt(m, o, v); }
 static inline CURLMcode mminf_multi_setopt_socketfn(CURLM *m, mminf_socket_callback f) { return curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, f); }
 static inline CURLMcode mminf_multi_setopt_timerfn(CURLM *m, mminf_timer_callback f) { return curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, f); }
+
+/// Opens the sockets of an easy handle's connections through `f` (which
+/// calls `mminf_open_socket`), so the caller learns each new socket number.
+typedef curl_socket_t (*mminf_opensocket_callback)(void *user, curlsocktype purpose, struct curl_sockaddr *address);
+static inline CURLcode mminf_setopt_opensocketfn(CURL *h, mminf_opensocket_callback f) { return curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, f); }
+static inline curl_socket_t mminf_open_socket(struct curl_sockaddr *a) {
+    return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
 
 /// Watch `fd` for curl's CURL_POLL_* interest (add, change, or remove with CURL_POLL_REMOVE).
 static inline int mminf_epoll_watch(int epfd, int fd, int what, int known) {

@@ -123,7 +123,12 @@ public final class HTTPMulti {
     var active: [UnsafeMutableRawPointer: HTTPTransfer] = [:]
     var idle: [UnsafeMutableRawPointer] = []
     let epfd: Int32
-    var watched = Set<Int32>()
+    /// What each socket is registered for in epoll (curl's CURL_POLL_* value).
+    var interest: [Int32: Int32] = [:]
+    /// Sockets curl stopped watching (a connection back in its pool) that stay in
+    /// epoll: the next request on the connection usually wants the same events,
+    /// and keeping them saves two epoll_ctl calls per request.
+    var parked = Set<Int32>()
     /// When libcurl wants to be called for its timeouts (nil: not asked).
     var timerDeadline: Date?
     var fds = [Int32](repeating: 0, count: 256)
@@ -144,17 +149,7 @@ public final class HTTPMulti {
         mminf_multi_setopt_ptr(multi, CURLMOPT_SOCKETDATA, me)
         mminf_multi_setopt_ptr(multi, CURLMOPT_TIMERDATA, me)
         mminf_multi_setopt_socketfn(multi) { _, socket, what, user, _ in
-            let m = Unmanaged<HTTPMulti>.fromOpaque(user!).takeUnretainedValue()
-            let known = m.watched.contains(socket)
-            if what == CURL_POLL_REMOVE {
-                if known {
-                    _ = mminf_epoll_watch(m.epfd, socket, what, 1)
-                    m.watched.remove(socket)
-                }
-            } else {
-                _ = mminf_epoll_watch(m.epfd, socket, what, known ? 1 : 0)
-                m.watched.insert(socket)
-            }
+            Unmanaged<HTTPMulti>.fromOpaque(user!).takeUnretainedValue().watch(socket, what)
             return 0
         }
         mminf_multi_setopt_timerfn(multi) { _, timeoutMs, user in
@@ -162,6 +157,39 @@ public final class HTTPMulti {
             m.timerDeadline = timeoutMs < 0 ? nil : Date().addingTimeInterval(Double(timeoutMs) / 1000)
             return 0
         }
+    }
+
+    func watch(_ socket: Int32, _ what: Int32) {
+        let registered = interest[socket]
+        if what == CURL_POLL_REMOVE {
+            if registered != nil { parked.insert(socket) }
+            return
+        }
+        parked.remove(socket)
+        if registered == what { return }
+        _ = mminf_epoll_watch(epfd, socket, what, registered != nil ? 1 : 0)
+        interest[socket] = what
+    }
+
+    /// An event on a parked socket (the server closed an idle connection, say):
+    /// curl is not listening, so it leaves epoll now rather than wake every wait.
+    func unpark(_ socket: Int32) {
+        _ = mminf_epoll_watch(epfd, socket, CURL_POLL_REMOVE, 1)
+        interest[socket] = nil
+        parked.remove(socket)
+    }
+
+    /// Every socket curl opens comes through here: a number just handed out by
+    /// the kernel belonged to a closed socket, which epoll has dropped by itself,
+    /// so whatever was believed of it is forgotten.
+    static let onOpenSocket: mminf_opensocket_callback = { user, _, address in
+        let fd = mminf_open_socket(address)
+        if fd >= 0 {
+            let m = Unmanaged<HTTPMulti>.fromOpaque(user!).takeUnretainedValue()
+            m.interest[fd] = nil
+            m.parked.remove(fd)
+        }
+        return fd
     }
 
     deinit {
@@ -198,6 +226,8 @@ public final class HTTPMulti {
             connectTimeoutMs: connectTimeoutMs, maxResponseBytes: maxResponseBytes)
         t.context = context
         t.attach()
+        mminf_setopt_opensocketfn(easy, HTTPMulti.onOpenSocket)
+        mminf_setopt_ptr(easy, CURLOPT_OPENSOCKETDATA, Unmanaged.passUnretained(self).toOpaque())
         active[t.easy] = t
         curl_multi_add_handle(multi, t.easy)
         return t
@@ -227,7 +257,11 @@ public final class HTTPMulti {
             }
         }
         for i in 0..<max(0, Int(n)) {
-            curl_multi_socket_action(multi, fds[i], masks[i], &running)
+            if parked.contains(fds[i]) {
+                unpark(fds[i])
+            } else {
+                curl_multi_socket_action(multi, fds[i], masks[i], &running)
+            }
         }
         if let deadline = timerDeadline, deadline <= Date() {
             timerDeadline = nil
