@@ -233,7 +233,8 @@ final class GenEngineTests: ToolTestCase {
         // request opens a new one, often under the number of the one just closed.
         let paced = try ChatDouble(faults: #"{"idle_close_ms":30}"#)
         started = Date()
-        r = try gen(paced, ["--rps", "12", "--concurrency", "2", "--timeout", "20", "--no-history"], input: records(24))
+        r = try gen(
+            paced, ["--rps", "12", "--concurrency", "2", "--timeout", "20", "--no-history"], input: records(24))
         wall = Date().timeIntervalSince(started)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.lines.count, 24)

@@ -1,6 +1,6 @@
+import CUTF8
 import XCTest
 
-import CUTF8
 @testable import RecordCore
 
 /// The scanner's UTF-8 checks against the standard library's, on strings built
@@ -64,7 +64,9 @@ final class VectorisedUTF8Tests: XCTestCase {
             let expected = String(validating: buffer, as: UTF8.self) != nil
             let got = answers(buffer)
             if got != [expected, expected, expected] {
-                XCTFail("\(piece.map { String($0, radix: 16) }) at \(at): \(got), expected \(expected)", file: file, line: line)
+                XCTFail(
+                    "\(piece.map { String($0, radix: 16) }) at \(at): \(got), expected \(expected)", file: file,
+                    line: line)
                 return count
             }
             count += 1

@@ -76,7 +76,8 @@ extension JSONReader {
             // Stop at the first byte that needs attention: the lowest flag of these
             // word tests is exact (false flags only sit above a true one).
             let m0 = JSONReader.attention(w0, high)
-            i &+= m0 != 0 ? m0.trailingZeroBitCount >> 3 : 8 &+ (JSONReader.attention(w1, high).trailingZeroBitCount >> 3)
+            i &+=
+                m0 != 0 ? m0.trailingZeroBitCount >> 3 : 8 &+ (JSONReader.attention(w1, high).trailingZeroBitCount >> 3)
             return
         }
     }
