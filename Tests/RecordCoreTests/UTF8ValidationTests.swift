@@ -118,6 +118,30 @@ final class VectorisedUTF8Tests: XCTestCase {
         XCTAssertEqual(checked, 10 * Self.edges.count * Self.edges.count * Self.edges.count * 4)
     }
 
+    /// Every lead and second byte followed by continuation bytes, so that a table bit
+    /// wrongly set for one lead (F2 90 80 80 refused, say) shows on valid text too.
+    func testEveryLeadAndSecondByteBeforeContinuations() {
+        var checked = 0
+        for a in 0x80...0xFF {
+            for b in 0...255 {
+                for tail: [UInt8] in [[0x80, 0x80], [0xBF, 0xBF], [0x8F, 0x41], [0x90, 0xA0]] {
+                    checked += check([UInt8(a), UInt8(b)] + tail, [29])
+                }
+            }
+        }
+        XCTAssertEqual(checked, 128 * 256 * 4 * 2)
+    }
+
+    /// Every byte after each length of whole character: the pair (continuation byte,
+    /// next byte) is otherwise only seen where the text is already invalid.
+    func testEveryByteAfterAWholeCharacter() {
+        var checked = 0
+        for character: [UInt8] in [[0x41], [0xC3, 0xA9], [0xE4, 0xB8, 0xAD], [0xF0, 0x9F, 0x98, 0x82]] {
+            for next in 0...255 { checked += check(character + [UInt8(next)], [0, 12, 28, 30]) }
+        }
+        XCTAssertEqual(checked, 4 * 256 * 5)
+    }
+
     func testLengthsAroundTheBlockSizes() {
         // Every length up to 100 of Chinese and emoji text, whole and cut one byte short.
         let text = Array(String(repeating: "中文😀é a", count: 12).utf8)
