@@ -1,3 +1,4 @@
+import CCurl
 import RecordCore
 import XCTest
 
@@ -84,5 +85,43 @@ final class EngineTests: XCTestCase {
         }
         XCTAssertEqual(p.pick(now: now), 1, "a failing server rests")
         XCTAssertEqual(p.pick(now: now.addingTimeInterval(6)), 0, "and comes back")
+    }
+    /// A connection's socket stays in epoll when libcurl stops watching it; any
+    /// other socket (the threaded resolver's pair, which curl closes without a
+    /// close callback) leaves, so a new socket under its number is watched anew.
+    func testOnlyConnectionsAreParkedInEpoll() throws {
+        let m = HTTPMulti(maxConnections: 1)
+        func socketPair() -> (Int32, Int32) {
+            var fds: [Int32] = [-1, -1]
+            XCTAssertEqual(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds), 0)
+            return (fds[0], fds[1])
+        }
+        func readable(_ fd: Int32) -> Bool {
+            var fds = [Int32](repeating: -1, count: 4)
+            var masks = [Int32](repeating: 0, count: 4)
+            let n = mminf_epoll_wait(m.epfd, &fds, &masks, 4, 500)
+            return n > 0 && fds[0..<Int(n)].contains(fd)
+        }
+        let (a, b) = socketPair()
+        m.watch(a, CURL_POLL_IN)
+        m.watch(a, CURL_POLL_REMOVE)
+        XCTAssertFalse(m.parked.contains(a))
+        close(a)
+        close(b)
+        let (c, d) = socketPair()
+        defer {
+            close(c)
+            close(d)
+        }
+        XCTAssertEqual(c, a, "the kernel hands out the lowest free number again")
+        m.watch(c, CURL_POLL_IN)
+        XCTAssertEqual(write(d, "x", 1), 1)
+        XCTAssertTrue(readable(c), "the new socket under the old number is not in epoll")
+
+        // A connection (opened through the open callback) is parked instead, still registered.
+        m.connections.insert(c)
+        m.watch(c, CURL_POLL_REMOVE)
+        XCTAssertTrue(m.parked.contains(c))
+        XCTAssertTrue(readable(c))
     }
 }

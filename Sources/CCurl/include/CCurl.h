@@ -26,10 +26,17 @@ static inline CURLMcode mminf_multi_setopt_ptr(CURLM *m, CURLMoption o, void *v)
 static inline CURLMcode mminf_multi_setopt_socketfn(CURLM *m, mminf_socket_callback f) { return curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, f); }
 static inline CURLMcode mminf_multi_setopt_timerfn(CURLM *m, mminf_timer_callback f) { return curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, f); }
 
-/// Opens the sockets of an easy handle's connections through `f` (which
-/// calls `mminf_open_socket`), so the caller learns each new socket number.
+/// Opens and closes the sockets of an easy handle's connections through
+/// `open` (which calls `mminf_open_socket`) and `close`, so the caller knows
+/// which socket numbers are connections and when each one ends.
 typedef curl_socket_t (*mminf_opensocket_callback)(void *user, curlsocktype purpose, struct curl_sockaddr *address);
-static inline CURLcode mminf_setopt_opensocketfn(CURL *h, mminf_opensocket_callback f) { return curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, f); }
+typedef int (*mminf_closesocket_callback)(void *user, curl_socket_t fd);
+static inline void mminf_setopt_socket_callbacks(CURL *h, mminf_opensocket_callback open, mminf_closesocket_callback close, void *user) {
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, user);
+    curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, close);
+    curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, user);
+}
 static inline curl_socket_t mminf_open_socket(struct curl_sockaddr *a) {
     return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 }

@@ -125,9 +125,14 @@ public final class HTTPMulti {
     let epfd: Int32
     /// What each socket is registered for in epoll (curl's CURL_POLL_* value).
     var interest: [Int32: Int32] = [:]
-    /// Sockets curl stopped watching (a connection back in its pool) that stay in
-    /// epoll: the next request on the connection usually wants the same events,
-    /// and keeping them saves two epoll_ctl calls per request.
+    /// Connections' sockets, from libcurl's open callback to its close callback.
+    /// Only these are parked: curl's other sockets (the threaded resolver's
+    /// socket pair) are closed without telling, so they leave epoll when curl
+    /// stops watching them.
+    var connections = Set<Int32>()
+    /// Connections curl stopped watching (back in its pool) that stay in epoll:
+    /// the next request on the connection usually wants the same events, and
+    /// keeping them saves two epoll_ctl calls per request.
     var parked = Set<Int32>()
     /// When libcurl wants to be called for its timeouts (nil: not asked).
     var timerDeadline: Date?
@@ -162,34 +167,48 @@ public final class HTTPMulti {
     func watch(_ socket: Int32, _ what: Int32) {
         let registered = interest[socket]
         if what == CURL_POLL_REMOVE {
-            if registered != nil { parked.insert(socket) }
+            guard registered != nil else { return }
+            if connections.contains(socket) {
+                parked.insert(socket)
+            } else {
+                forget(socket, leavingEpoll: true)
+            }
             return
         }
         parked.remove(socket)
         if registered == what { return }
-        _ = mminf_epoll_watch(epfd, socket, what, registered != nil ? 1 : 0)
-        interest[socket] = what
+        // Recorded only once epoll took it, so a failed call is tried again next time.
+        if mminf_epoll_watch(epfd, socket, what, registered != nil ? 1 : 0) == 0 {
+            interest[socket] = what
+        } else {
+            interest[socket] = nil
+        }
     }
 
-    /// An event on a parked socket (the server closed an idle connection, say):
-    /// curl is not listening, so it leaves epoll now rather than wake every wait.
-    func unpark(_ socket: Int32) {
-        _ = mminf_epoll_watch(epfd, socket, CURL_POLL_REMOVE, 1)
+    /// Drops what is known of a socket; `leavingEpoll` when it is still open.
+    func forget(_ socket: Int32, leavingEpoll: Bool) {
+        if leavingEpoll { _ = mminf_epoll_watch(epfd, socket, CURL_POLL_REMOVE, 1) }
         interest[socket] = nil
         parked.remove(socket)
     }
 
-    /// Every socket curl opens comes through here: a number just handed out by
-    /// the kernel belonged to a closed socket, which epoll has dropped by itself,
-    /// so whatever was believed of it is forgotten.
     static let onOpenSocket: mminf_opensocket_callback = { user, _, address in
         let fd = mminf_open_socket(address)
         if fd >= 0 {
             let m = Unmanaged<HTTPMulti>.fromOpaque(user!).takeUnretainedValue()
-            m.interest[fd] = nil
-            m.parked.remove(fd)
+            // A number just handed out belonged to a closed socket, which epoll dropped by itself.
+            m.forget(fd, leavingEpoll: false)
+            m.connections.insert(fd)
         }
         return fd
+    }
+
+    /// Closing a socket takes it out of epoll by itself (nothing else holds it).
+    static let onCloseSocket: mminf_closesocket_callback = { user, fd in
+        let m = Unmanaged<HTTPMulti>.fromOpaque(user!).takeUnretainedValue()
+        m.forget(fd, leavingEpoll: false)
+        m.connections.remove(fd)
+        return close(fd)
     }
 
     deinit {
@@ -226,8 +245,8 @@ public final class HTTPMulti {
             connectTimeoutMs: connectTimeoutMs, maxResponseBytes: maxResponseBytes)
         t.context = context
         t.attach()
-        mminf_setopt_opensocketfn(easy, HTTPMulti.onOpenSocket)
-        mminf_setopt_ptr(easy, CURLOPT_OPENSOCKETDATA, Unmanaged.passUnretained(self).toOpaque())
+        mminf_setopt_socket_callbacks(
+            easy, HTTPMulti.onOpenSocket, HTTPMulti.onCloseSocket, Unmanaged.passUnretained(self).toOpaque())
         active[t.easy] = t
         curl_multi_add_handle(multi, t.easy)
         return t
@@ -258,7 +277,9 @@ public final class HTTPMulti {
         }
         for i in 0..<max(0, Int(n)) {
             if parked.contains(fds[i]) {
-                unpark(fds[i])
+                // An event on a parked connection (the server closed it while idle):
+                // curl is not listening, so it leaves epoll rather than wake every wait.
+                forget(fds[i], leavingEpoll: true)
             } else {
                 curl_multi_socket_action(multi, fds[i], masks[i], &running)
             }
