@@ -8,8 +8,11 @@
 // "is this the third or fourth byte of a sequence" (read off the bytes two
 // and three back) with "are this byte and the previous one both continuation
 // bytes". The tables below were worked out for this file, one bit per kind
-// of error; the tests compare every variant with the plain C one on every
-// sequence of up to three bytes, at every place in a block.
+// of error. The tests (VectorisedUTF8Tests) compare every variant with the
+// standard library on every pair of bytes, every lead and second byte with
+// the byte values where the rules change after them, and every byte after a
+// whole character, placed across the 16- and 32-byte block edges and at the
+// end of the input.
 #include "CUTF8.h"
 
 #include <string.h>

@@ -2,8 +2,9 @@
 //
 // Swift's SIMD types have no byte shuffle (pshufb), which the UTF-8 check
 // below is built on, so this loop is C with x86 intrinsics, chosen at
-// run time by what the CPU offers (AVX2, else SSSE3, else plain C). Every
-// variant answers exactly what the plain C one does; the tests compare them.
+// run time by what the CPU offers (AVX2, else SSSE3, else plain C; on other
+// processors plain C). Every variant answers exactly what the plain C one
+// does; the tests compare them.
 #ifndef MMINF_CUTF8_H
 #define MMINF_CUTF8_H
 
@@ -17,7 +18,8 @@
 int mminf_utf8_valid(const uint8_t *p, size_t n);
 
 /// The same answer from one implementation, for the tests: 0 plain C,
-/// 1 SSSE3, 2 AVX2. A level the CPU lacks falls back to plain C.
+/// 1 SSSE3, 2 AVX2. A level the CPU lacks falls back to the widest below it
+/// that it has.
 int mminf_utf8_valid_at_level(const uint8_t *p, size_t n, int level);
 
 /// What this CPU runs: 0 plain C, 1 SSSE3, 2 AVX2.
