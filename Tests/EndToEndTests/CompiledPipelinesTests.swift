@@ -5,35 +5,23 @@ import XCTest
 /// The eight reference pipelines in examples/, compiled to sh and to make
 /// (sharded too) and run against a scripted double that answers each preset
 /// and rubric in the form it expects, so record counts can be checked.
-final class CompiledPipelinesTests: ToolTestCase {
+final class CompiledPipelinesTests: DoubleTestCase {
     static let pipelines: [(name: String, records: Int)] = [
         ("oasis", 4), ("caption-gen", 4), ("caption-conversation", 12), ("caption-hallucination", 4),
         ("detailed-inst", 3), ("vlthinking", 3), ("match-score-zh", 3), ("prompt-evolve-zh", 3),
     ]
-    var double: ChatDouble!
-
-    // XCTest keeps every test case object to the end of the run: let go of the server now.
-    override func tearDown() {
-        double = nil
-        super.tearDown()
-    }
     var env: [String: String] { ["VL_URL": double.baseURL, "LLM_URL": double.baseURL, "R1_URL": double.baseURL] }
 
     override func setUpWithError() throws {
         try super.setUpWithError()
-        let faults = try JSONSerialization.data(withJSONObject: ["script": EightPipelinesTests.script])
-        double = try ChatDouble(faults: String(decoding: faults, as: UTF8.self))
+        double = try ChatDouble(script: EightPipelinesTests.script)
     }
-
-    func runFolder(_ name: String) throws -> URL { try folderWithExamples(name) }
 
     func run(_ script: String, in folder: URL, env extra: [String: String] = [:]) throws -> ToolRun {
         let r = try Tools.shell(script, in: folder, env: env.merging(extra) { $1 })
         XCTAssertEqual(r.status, 0, "\(script): \(r.stderr)")
         return r
     }
-
-    func records(_ file: URL) throws -> [NSDictionary] { try Tools.recordsWithoutTiming(file) }
 
     struct Funnel: Equatable {
         var step: String
@@ -52,22 +40,24 @@ final class CompiledPipelinesTests: ToolTestCase {
     }
 
     func testEightPipelinesAsShellMakeAndShardedMake() throws {
-        let sh = try runFolder("sh")
-        let make = try runFolder("make")
-        let sharded = try runFolder("sharded")
+        let sh = try folderWithExamples("sh")
+        let make = try folderWithExamples("make")
+        let sharded = try folderWithExamples("sharded")
         for (name, count) in Self.pipelines {
             let yaml = "examples/\(name).yaml"
             _ = try run("mminf-compile \(yaml) -o \(name).sh && shellcheck \(name).sh && ./\(name).sh", in: sh)
-            let out = try records(sh.appendingPathComponent("out/\(name).jsonl.zst"))
+            let out = try Tools.recordsWithoutTiming(sh.appendingPathComponent("out/\(name).jsonl.zst"))
             XCTAssertEqual(out.count, count, name)
 
             _ = try run("mminf-compile --make \(yaml) -o \(name).mk && make -s -f \(name).mk", in: make)
-            XCTAssertEqual(try records(make.appendingPathComponent("out/\(name).jsonl.zst")), out, "\(name): make")
+            XCTAssertEqual(
+                try Tools.recordsWithoutTiming(make.appendingPathComponent("out/\(name).jsonl.zst")), out,
+                "\(name): make")
 
             _ = try run(
                 "mminf-compile --make --shards 3 \(yaml) -o \(name).mk && make -s -j 3 -f \(name).mk", in: sharded)
             XCTAssertEqual(
-                try records(sharded.appendingPathComponent("out/\(name).jsonl.zst")), out,
+                try Tools.recordsWithoutTiming(sharded.appendingPathComponent("out/\(name).jsonl.zst")), out,
                 "\(name): 3 shards, make -j 3")
             // Each run ends with its report, whose funnel adds the shards' figures up.
             let funnel = try funnelRows(sh.appendingPathComponent("out/\(name)/report.html"))
@@ -79,9 +69,9 @@ final class CompiledPipelinesTests: ToolTestCase {
             XCTAssertEqual(try funnelRows(sharded.appendingPathComponent("out/\(name)/report.html")), funnel, name)
         }
         // Shapes, as the reference writes them.
-        let oasis = try records(sh.appendingPathComponent("out/oasis.jsonl.zst"))
+        let oasis = try Tools.recordsWithoutTiming(sh.appendingPathComponent("out/oasis.jsonl.zst"))
         XCTAssertEqual(Set(oasis[0].allKeys as! [String]), ["id", "image", "conversations", "data_source"])
-        let evolved = try records(sh.appendingPathComponent("out/prompt-evolve-zh.jsonl.zst"))
+        let evolved = try Tools.recordsWithoutTiming(sh.appendingPathComponent("out/prompt-evolve-zh.jsonl.zst"))
         XCTAssertEqual((evolved[0]["scores"] as? [String: Any])?["match_after"] as? Double, 8)
         // Each step of a sharded run wrote one file per shard, then the merge.
         let files = try FileManager.default.contentsOfDirectory(
@@ -94,7 +84,7 @@ final class CompiledPipelinesTests: ToolTestCase {
     /// across the shards' edges, after an explode (the parts of one record stay together,
     /// but two records with one key need not).
     func testShardedRunJoinsAfterTheMerge() throws {
-        let folder = try runFolder("join")
+        let folder = try folderWithExamples("join")
         let keys = [1, 2, 2, 3, 3, 3, 4, 5, 5]
         try write(
             "join/in.jsonl",
@@ -130,8 +120,8 @@ final class CompiledPipelinesTests: ToolTestCase {
     /// An interrupted make restarts at the step that broke; the cache replays what that step had.
     func testMakeResumesAtTheStepThatBroke() throws {
         let failing = try ChatDouble(faults: #"{"preset":["ok","400","ok","400"]}"#)
-        let folder = try runFolder("resume")
-        try write("resume/in.jsonl", (0..<4).map { #"{"id": \#($0)}"# }.joined(separator: "\n") + "\n")
+        let folder = try folderWithExamples("resume")
+        try write("resume/in.jsonl", idRecords(4))
         try write(
             "resume/r.yaml",
             """
@@ -158,7 +148,7 @@ final class CompiledPipelinesTests: ToolTestCase {
         _ = try run("make -s", in: folder, env: ["A_URL": double.baseURL, "B_URL": good.baseURL])
         XCTAssertEqual(try double.requests().count, before, "the finished step did not run again")
         XCTAssertEqual(try good.requests().count, 2, "the broken step's two answers came from the cache")
-        XCTAssertEqual(try records(folder.appendingPathComponent("out/r.jsonl.zst")).count, 4)
+        XCTAssertEqual(try Tools.recordsWithoutTiming(folder.appendingPathComponent("out/r.jsonl.zst")).count, 4)
         _ = try run("make -s clean", in: folder)
         XCTAssertFalse(FileManager.default.fileExists(atPath: first))
         XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent(".mminf/r.sqlite").path))
@@ -166,8 +156,8 @@ final class CompiledPipelinesTests: ToolTestCase {
 
     /// A step within its failure budget lets the pipeline go on; the sh target stops past it.
     func testFailureBudgetInTheShellPipe() throws {
-        let folder = try runFolder("budget")
-        try write("budget/in.jsonl", (0..<4).map { #"{"id": \#($0)}"# }.joined(separator: "\n") + "\n")
+        let folder = try folderWithExamples("budget")
+        try write("budget/in.jsonl", idRecords(4))
         for (budget, status) in [("30%", 0), ("1", 0), ("0", 1)] {
             // The second request of each run fails for good.
             let failing = try ChatDouble(faults: #"{"preset":["ok","400","ok","ok"]}"#)
@@ -199,12 +189,12 @@ final class CompiledPipelinesTests: ToolTestCase {
     /// The text-only pipelines on the real llama.cpp server: layout, not counts.
     func testTextPipelinesOnLlamaCpp() throws {
         let llama = try LlamaServer.shared.get()
-        let folder = try runFolder("llama")
+        let folder = try folderWithExamples("llama")
         for name in ["detailed-inst", "match-score-zh"] {
             _ = try run(
                 "mminf-compile examples/\(name).yaml | bash", in: folder,
                 env: ["LLM_URL": llama.baseURL, "LLM_MODEL": "smollm2"])
-            let out = try records(folder.appendingPathComponent("out/\(name).jsonl.zst"))
+            let out = try Tools.recordsWithoutTiming(folder.appendingPathComponent("out/\(name).jsonl.zst"))
             XCTAssertEqual(out.count, 3, name)
             let history = try XCTUnwrap(out[0]["history"] as? [String: Any], name)
             XCTAssertFalse(history.isEmpty, name)

@@ -5,7 +5,7 @@ import XCTest
 /// The eight reference pipelines, composed as pipes, on inputs shaped as the
 /// reference's datasets are (no ids, a .json array, `image` beside `images`),
 /// against a scripted double that answers each step in the form it expects.
-final class EightPipelinesTests: ToolTestCase {
+final class EightPipelinesTests: DoubleTestCase {
     static let png = Data(
         base64Encoded:
             "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")!
@@ -29,18 +29,9 @@ final class EightPipelinesTests: ToolTestCase {
         ["Describe this image in detail", "A red bicycle leans against a bakery."],
     ]
 
-    var double: ChatDouble!
-
-    // XCTest keeps every test case object to the end of the run: let go of the server now.
-    override func tearDown() {
-        double = nil
-        super.tearDown()
-    }
-
     override func setUpWithError() throws {
         try super.setUpWithError()
-        let faults = try JSONSerialization.data(withJSONObject: ["script": EightPipelinesTests.script])
-        double = try ChatDouble(faults: String(decoding: faults, as: UTF8.self))
+        double = try ChatDouble(script: EightPipelinesTests.script)
         for name in ["a.png", "b.png"] { try EightPipelinesTests.png.write(to: dir.appendingPathComponent(name)) }
         // A .json array without ids; one record names its image twice.
         try write(

@@ -8,7 +8,7 @@ final class ServeTests: ToolTestCase {
     let double = packageRoot.appendingPathComponent("Tests/double/chat_double.py").path
 
     func pipeline(serve: String, timeout: Int = 60, steps: Int = 2) throws {
-        try write("in.jsonl", (0..<3).map { #"{"id": \#($0)}"# }.joined(separator: "\n") + "\n")
+        try write("in.jsonl", idRecords(3))
         var text = """
             pipeline: s
             input: in.jsonl

@@ -4,15 +4,8 @@ import XCTest
 
 /// Compiled pipelines on a real Slurm cluster (one node, started by
 /// scripts/slurm-cluster.sh; scripts/test.sh names it in MMINF_TEST_SLURM_CONF).
-final class SlurmTests: ToolTestCase {
+final class SlurmTests: DoubleTestCase {
     var conf: String!
-    var double: ChatDouble!
-
-    // XCTest keeps every test case object to the end of the run: let go of the server now.
-    override func tearDown() {
-        double = nil
-        super.tearDown()
-    }
 
     override func setUpWithError() throws {
         try super.setUpWithError()
@@ -20,16 +13,13 @@ final class SlurmTests: ToolTestCase {
             throw XCTSkip("MMINF_TEST_SLURM_CONF is not set: run scripts/test.sh, or scripts/slurm-cluster.sh start")
         }
         conf = c
-        let faults = try JSONSerialization.data(withJSONObject: ["script": EightPipelinesTests.script])
-        double = try ChatDouble(faults: String(decoding: faults, as: UTF8.self))
+        double = try ChatDouble(script: EightPipelinesTests.script)
     }
 
     func env(_ d: ChatDouble? = nil) -> [String: String] {
         let url = (d ?? double).baseURL
         return ["SLURM_CONF": conf, "VL_URL": url, "LLM_URL": url, "R1_URL": url]
     }
-
-    func folder(_ name: String) throws -> URL { try folderWithExamples(name) }
 
     func sh(_ script: String, in f: URL, env extra: [String: String] = [:]) throws -> ToolRun {
         try Tools.shell(script, in: f, env: env().merging(extra) { $1 })
@@ -57,11 +47,9 @@ final class SlurmTests: ToolTestCase {
         return (merge, array, r.stderr)
     }
 
-    func records(_ file: URL) throws -> [NSDictionary] { try Tools.recordsWithoutTiming(file) }
-
     func testShardedJobArrayWritesWhatTheShellPipeWrites() throws {
-        let f = try folder("slurm")
-        let sh = try folder("sh")
+        let f = try folderWithExamples("slurm")
+        let sh = try folderWithExamples("sh")
         for name in ["oasis", "caption-hallucination"] {
             XCTAssertEqual(try self.sh("mminf-compile examples/\(name).yaml | bash", in: sh).status, 0)
             let c = try self.sh(
@@ -71,8 +59,8 @@ final class SlurmTests: ToolTestCase {
             let (merge, array, _) = try submit(f)
             try wait([merge] + (array.map { [$0] } ?? []))
             XCTAssertEqual(
-                try records(f.appendingPathComponent("out/\(name).jsonl.zst")),
-                try records(sh.appendingPathComponent("out/\(name).jsonl.zst")), name)
+                try Tools.recordsWithoutTiming(f.appendingPathComponent("out/\(name).jsonl.zst")),
+                try Tools.recordsWithoutTiming(sh.appendingPathComponent("out/\(name).jsonl.zst")), name)
             for k in 0..<4 {
                 XCTAssertTrue(
                     FileManager.default.fileExists(
@@ -88,8 +76,8 @@ final class SlurmTests: ToolTestCase {
 
     func testCancelledShardIsTheOnlyOneToRunAgain() throws {
         let slow = try ChatDouble(faults: #"{"latency_ms": 1500}"#)
-        let f = try folder("cancel")
-        try write("cancel/in.jsonl", (0..<8).map { #"{"id": \#($0)}"# }.joined(separator: "\n") + "\n")
+        let f = try folderWithExamples("cancel")
+        try write("cancel/in.jsonl", idRecords(8))
         try write(
             "cancel/c.yaml",
             """
@@ -139,7 +127,7 @@ final class SlurmTests: ToolTestCase {
         }
         XCTAssertFalse(asked.isEmpty)
         XCTAssertTrue(Set(asked).isSubset(of: ["q 4", "q 5"]), "\(asked)")
-        let out = try records(f.appendingPathComponent("out/c.jsonl.zst"))
+        let out = try Tools.recordsWithoutTiming(f.appendingPathComponent("out/c.jsonl.zst"))
         XCTAssertEqual(out.map { $0["id"] as? Int }, Array(0..<8))
     }
 
@@ -150,7 +138,7 @@ final class SlurmTests: ToolTestCase {
         guard
             (try? Tools.shell("test -x \"$('\(run)' path | sed -n 1p)\"", in: dir).status) == 0
         else { throw XCTSkip("llama.cpp's server is not built (scripts/llama-server.sh build)") }
-        let f = try folder("serve")
+        let f = try folderWithExamples("serve")
         try write("serve/in.jsonl", (0..<2).map { #"{"id": \#($0), "w": "hello"}"# }.joined(separator: "\n") + "\n")
         try write(
             "serve/s.yaml",
@@ -168,7 +156,7 @@ final class SlurmTests: ToolTestCase {
             try sh("mminf-compile --slurm --shards 2 s.yaml -o slurm && shellcheck slurm/*.sh", in: f).status, 0)
         let (merge, array, _) = try submit(f)
         try wait([merge] + (array.map { [$0] } ?? []))
-        XCTAssertEqual(try records(f.appendingPathComponent("out/s.jsonl")).count, 2)
+        XCTAssertEqual(try Tools.recordsWithoutTiming(f.appendingPathComponent("out/s.jsonl")).count, 2)
         var pids: [Int32] = []
         for k in 0..<2 {
             let log = try read("serve/out/s/logs/task-\(k).log")
@@ -183,7 +171,7 @@ final class SlurmTests: ToolTestCase {
     }
 
     func testBadSubmissionsSayWhatIsWrongAndMergeNothing() throws {
-        let f = try folder("bad")
+        let f = try folderWithExamples("bad")
         XCTAssertEqual(
             try sh("mminf-compile --slurm --shards 2 --partition nowhere examples/match-score-zh.yaml -o slurm", in: f)
                 .status, 0)
@@ -236,8 +224,8 @@ extension SlurmTests {
 
     /// Recompiling for another N, or changing the input, cuts the input again and voids the markers.
     func testAnotherShardCountOrInputRunsAgainWithoutStaleShards() throws {
-        let f = try folder("recut")
-        try write("recut/in.jsonl", (0..<10).map { #"{"id": \#($0)}"# }.joined(separator: "\n") + "\n")
+        let f = try folderWithExamples("recut")
+        try write("recut/in.jsonl", idRecords(10))
         try write(
             "recut/r.yaml",
             "pipeline: r\ninput: in.jsonl\noutput: out/r.jsonl\nsteps:\n  - a: {filter: {where: 'id >= 0'}}\n")

@@ -42,6 +42,12 @@ public final class ChatDouble {
         port = found
     }
 
+    /// A double whose answers follow `script` ([[REGEX, ANSWER], ...]: see the double's --help).
+    public convenience init(script: [[String]]) throws {
+        let faults = try JSONSerialization.data(withJSONObject: ["script": script])
+        try self.init(faults: String(decoding: faults, as: UTF8.self))
+    }
+
     deinit {
         process.terminate()
         process.waitUntilExit()

@@ -103,6 +103,11 @@ open class ToolTestCase: XCTestCase {
         return folder
     }
 
+    /// `n` JSONL records holding only an `id`, 0 to n-1.
+    public func idRecords(_ n: Int) -> String {
+        (0..<n).map { #"{"id": \#($0)}"# }.joined(separator: "\n") + "\n"
+    }
+
     public func read(_ name: String) throws -> String {
         String(decoding: try Data(contentsOf: dir.appendingPathComponent(name)), as: UTF8.self)
     }
@@ -237,5 +242,16 @@ extension ToolRun {
     /// Each output line parsed as a JSON object (lines that are not are left out).
     public var records: [[String: Any]] {
         lines.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
+    }
+}
+
+/// A scratch folder and one test double per test case. XCTest keeps every test
+/// case object to the end of the run, so the double is let go of in tearDown.
+open class DoubleTestCase: ToolTestCase {
+    public var double: ChatDouble!
+
+    open override func tearDown() {
+        double = nil
+        super.tearDown()
     }
 }
