@@ -213,12 +213,7 @@ private struct Composer {
             var items: [YAMLNode] = []
             var size = 1
             try count(1, at: mark)
-            while true {
-                var child = yaml_event_t()
-                guard yaml_parser_parse(&parser, &child) == 1 else { throw syntaxError(parser) }
-                defer { yaml_event_delete(&child) }
-                if child.type == YAML_SEQUENCE_END_EVENT { break }
-                let n = try node(from: &child, &parser)
+            while let n = try nextNode(&parser, endingAt: YAML_SEQUENCE_END_EVENT) {
                 size += n.size
                 items.append(n)
             }
@@ -229,12 +224,7 @@ private struct Composer {
             var seen: [String: SourceMark] = [:]
             var size = 1
             try count(1, at: mark)
-            while true {
-                var k = yaml_event_t()
-                guard yaml_parser_parse(&parser, &k) == 1 else { throw syntaxError(parser) }
-                defer { yaml_event_delete(&k) }
-                if k.type == YAML_MAPPING_END_EVENT { break }
-                let key = try node(from: &k, &parser)
+            while let key = try nextNode(&parser, endingAt: YAML_MAPPING_END_EVENT) {
                 guard let name = key.scalar else {
                     throw PipelineError(
                         file, key.mark, "a key must be a plain name, not \(key.kindName)", status: .dataError)
@@ -245,10 +235,9 @@ private struct Composer {
                         status: .dataError)
                 }
                 seen[name] = key.mark
-                var v = yaml_event_t()
-                guard yaml_parser_parse(&parser, &v) == 1 else { throw syntaxError(parser) }
-                defer { yaml_event_delete(&v) }
-                let value = try node(from: &v, &parser)
+                guard let value = try nextNode(&parser, endingAt: YAML_MAPPING_END_EVENT) else {
+                    throw PipelineError(file, key.mark, "key '\(name)' has no value", status: .dataError)
+                }
                 size += key.size + value.size
                 pairs.append((key, value))
             }
@@ -258,6 +247,14 @@ private struct Composer {
         }
         if let anchor { anchors[String(cString: anchor)] = made }
         return made
+    }
+
+    /// The next child of the sequence or mapping being read; nil at its end event.
+    mutating func nextNode(_ parser: inout yaml_parser_t, endingAt end: yaml_event_type_t) throws -> YAMLNode? {
+        var event = yaml_event_t()
+        guard yaml_parser_parse(&parser, &event) == 1 else { throw syntaxError(parser) }
+        defer { yaml_event_delete(&event) }
+        return event.type == end ? nil : try node(from: &event, &parser)
     }
 
     mutating func count(_ n: Int, at mark: SourceMark) throws {
