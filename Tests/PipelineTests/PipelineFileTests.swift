@@ -89,6 +89,14 @@ final class PipelineFileTests: XCTestCase {
             error("", head: "pipeline: t\nsteps:\n  - a: {gen: {out: x}}\n"),
             "p.yaml:1:1: no 'input:'; name the records to read, e.g. 'input: images.jsonl' (or a glob, or a list)")
         XCTAssertTrue(error("", head: "input: x\nsteps: []\n").contains("no 'pipeline:' name"))
+        // The staging name of a failed run needs the output's extension.
+        XCTAssertEqual(
+            error("  - a: {gen: {out: x}}\n", head: "pipeline: t\ninput: in.jsonl\noutput: ${OUT}\nsteps:\n"),
+            "p.yaml:3:9: output: the name ends in a variable, so its extension (.jsonl or .jsonl.zst) and staging "
+                + "name are unknown; end it with the file name, as in ${DIR}/out.jsonl.zst")
+        XCTAssertNoThrow(
+            try plan(
+                "pipeline: t\ninput: in.jsonl\noutput: ${DIR}/o.jsonl.zst\nsteps:\n  - a: {filter: {where: 'true'}}\n"))
         XCTAssertTrue(error("  - a: {gen: {output: x}}\n").contains("'output' is set by the compiler"))
         XCTAssertTrue(error("  - a: {gen: {out: x}, sav: true}\n").contains("(did you mean 'save'?)"))
         XCTAssertTrue(error("  - a: {filter: {where: x}, max_failures: 2}\n").contains("filter calls no model"))

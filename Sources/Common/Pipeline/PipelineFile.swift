@@ -147,6 +147,14 @@ public struct PipelineFile {
                 o.mark,
                 "output: \(text) is not a file the run can rename into place; leave output out to write to stdout")
         }
+        // A failed run must leave the output under a staging name (NAME.incomplete.zst),
+        // which needs the name's end, and so its extension, known when compiling.
+        if let o = output, !o.value.endsInText {
+            throw fail(
+                o.mark,
+                "output: the name ends in a variable, so its extension (.jsonl or .jsonl.zst) and staging name are "
+                    + "unknown; end it with the file name, as in ${DIR}/out.jsonl.zst")
+        }
         cache =
             try seen["cache"].map { try word($0, "cache") }
             ?? Located(value: ShellWord(literal: ".mminf/\(name).sqlite"), mark: nameNode.mark)

@@ -46,7 +46,7 @@ public enum ShellScriptTarget {
                 command + c.cacheWords(cache, in: plan.file) + c.failureWords(plan, shard: shard)
                 + c.statsWords(plan, shard: shard)
             let last = c.number == commands.last?.number
-            if last, let output { words.append((staged(output) ?? output).shell(after: "--output=")) }
+            if last, let output { words.append(staged(output).shell(after: "--output=")) }
             // Files only: stdin is nothing (a script piped into bash must not be read as records).
             if c.number == commands.first?.number && !inputs.isEmpty { words += ["--"] + inputs + ["</dev/null"] }
             out += lines(words)
@@ -56,9 +56,9 @@ public enum ShellScriptTarget {
             }
             out += last ? "\n" : " |\n"
         }
-        if let output, let staged = staged(output) {
+        if let output {
             out +=
-                "\n# Every step succeeded: the output takes its final name.\nmv -f -- \(staged.shell) \(output.shell)\n"
+                "\n# Every step succeeded: the output takes its final name.\nmv -f -- \(staged(output).shell) \(output.shell)\n"
         }
         return out
     }
@@ -69,9 +69,9 @@ public enum ShellScriptTarget {
     /// Where the last step writes until every step of the pipe has succeeded, so
     /// that a step that failed (its failures over budget) leaves no complete-looking
     /// output: `NAME.incomplete.zst` beside `NAME.zst`, keeping the extension that
-    /// picks compression. Nil when the name ends in a variable.
-    static func staged(_ output: ShellWord) -> ShellWord? {
-        guard case .literal(let tail)? = output.parts.last else { return nil }
+    /// picks compression. (PipelineFile refuses an output whose name ends in a variable.)
+    static func staged(_ output: ShellWord) -> ShellWord {
+        guard case .literal(let tail)? = output.parts.last else { preconditionFailure("output ends in a variable") }
         var parts = output.parts
         let ext = tail.hasSuffix(".zst") ? ".zst" : ""
         parts[parts.count - 1] = .literal(String(tail.dropLast(ext.count)) + ".incomplete" + ext)

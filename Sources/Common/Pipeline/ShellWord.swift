@@ -89,6 +89,8 @@ public struct ShellWord: Equatable {
     }
 
     public var isLiteral: Bool { parts.allSatisfy { if case .literal = $0 { return true } else { return false } } }
+    /// Whether the last part is text, not a variable (so the word's extension is known).
+    public var endsInText: Bool { if case .literal(let s)? = parts.last { return !s.isEmpty } else { return false } }
     public var literalText: String? {
         guard isLiteral else { return nil }
         return parts.map { if case .literal(let s) = $0 { return s } else { return "" } }.joined()

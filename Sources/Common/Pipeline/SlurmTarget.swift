@@ -163,7 +163,7 @@ public enum SlurmTarget {
 
             """
         if count == plan.commands.count {
-            let staged = ShellScriptTarget.staged(output) ?? output
+            let staged = ShellScriptTarget.staged(output)
             merge +=
                 ShellScriptTarget.lines(
                     ["mminf-filter", "-q", "--where=true", staged.shell(after: "--output="), "--"] + shardFiles) + "\n"
