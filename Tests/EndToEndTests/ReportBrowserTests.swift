@@ -48,6 +48,9 @@ final class ReportBrowserTests: ToolTestCase {
         XCTAssertTrue(
             html.contains(#"data-step="keep (mminf-filter)" data-in="30" data-out="20" data-dropped="10""#), html)
         XCTAssertTrue(html.contains(#"data-step="split (mminf-split)" data-in="20" data-out="15" data-dropped="5""#))
+        // Why each step dropped what it dropped, from the stats files.
+        XCTAssertTrue(html.contains(#"data-drop-reason="where: scores.clarity &gt;= 4" data-dropped-count="10""#), html)
+        XCTAssertTrue(html.contains(#"data-drop-reason="sample" data-dropped-count="5""#), html)
         XCTAssertTrue(html.contains(#"data-records="15""#))
         // Histogram of clarity among the kept: only 4s and 5s, bars add up to 15.
         let counts = html.components(separatedBy: #"data-label=""#).dropFirst().compactMap { part -> (String, Int)? in

@@ -149,4 +149,35 @@ extension ReportFiguresTests {
             XCTAssertTrue(text.contains(#"x1="\#(bar * w + 1)""#), "\(op): \(text)")
         }
     }
+
+    /// Shards of one step add up to one funnel row, their drop reasons too.
+    func testShardStatsAddUpWithTheirDropReasons() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stats-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        func stats(_ name: String, _ text: String) throws -> String {
+            let p = folder.appendingPathComponent(name).path
+            try Data(text.utf8).write(to: URL(fileURLWithPath: p))
+            return p
+        }
+        let f = ReportFigures(settings: .init())
+        try f.addStats(
+            path: try stats(
+                "02-keep.shard-0.stats.json",
+                #"{"tool":"mminf-filter","in":10,"out":6,"dropped":4,"dropped_by_reason":{"where: x":3,"empty":1}}"#))
+        try f.addStats(
+            path: try stats(
+                "02-keep.shard-1.stats.json",
+                #"{"tool":"mminf-filter","in":5,"out":3,"dropped":2,"dropped_by_reason":{"where: x":2}}"#))
+        XCTAssertEqual(f.funnel.count, 1)
+        let row = try XCTUnwrap(f.funnel.first)
+        XCTAssertEqual(row.name, "02-keep (mminf-filter)")
+        XCTAssertEqual([row.recordsIn, row.recordsOut, row.dropped], [15, 9, 6])
+        XCTAssertEqual(row.droppedByReason.map(\.reason), ["where: x", "empty"])
+        XCTAssertEqual(row.droppedByReason.map(\.count), [5, 1])
+        let bad = try stats("bad.stats.json", #"{"tool":"mminf-filter","in":1,"dropped_by_reason":{"where: x":-1}}"#)
+        XCTAssertThrowsError(try f.addStats(path: bad)) { e in
+            XCTAssertEqual("\(e)", "--stats \(bad): \"dropped_by_reason\".\"where: x\" is not a count")
+        }
+    }
 }

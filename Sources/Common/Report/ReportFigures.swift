@@ -24,6 +24,18 @@ public final class ReportFigures {
         public var recordsOut: Int
         public var dropped: Int
         public var failed: Int
+        /// Why records were dropped (the stats file's `dropped_by_reason`), in first-seen order.
+        public var droppedByReason: [(reason: String, count: Int)] = []
+
+        mutating func addReasons(_ reasons: [(String, Int)]) {
+            for (reason, n) in reasons {
+                if let k = droppedByReason.firstIndex(where: { $0.reason == reason }) {
+                    droppedByReason[k].count += n
+                } else {
+                    droppedByReason.append((reason, n))
+                }
+            }
+        }
     }
 
     /// A score's values: numbers by value, booleans, and records without it.
@@ -326,6 +338,19 @@ public final class ReportFigures {
             throw ToolError("--stats \(path): \"\(k)\" is not a count", status: .dataError)
         }
         func n(_ k: String) -> Int { Self.count(o[k]) ?? 0 }
+        var reasons: [(String, Int)] = []
+        if let r = o["dropped_by_reason"] {
+            guard case .object(let byReason) = r else {
+                throw ToolError("--stats \(path): \"dropped_by_reason\" is not an object", status: .dataError)
+            }
+            for (reason, v) in byReason.members {
+                guard let c = Self.count(v) else {
+                    throw ToolError(
+                        "--stats \(path): \"dropped_by_reason\".\"\(reason)\" is not a count", status: .dataError)
+                }
+                reasons.append((reason, c))
+            }
+        }
         let tool = o["tool"]?.stringValue ?? "step"
         var name = (path as NSString).lastPathComponent
         if name.hasSuffix(".stats.json") {
@@ -341,11 +366,13 @@ public final class ReportFigures {
             funnel[k].recordsOut += n("out")
             funnel[k].dropped += n("dropped")
             funnel[k].failed += n("failed")
+            funnel[k].addReasons(reasons)
             return
         }
-        funnel.append(
-            FunnelStep(
-                name: label, recordsIn: n("in"), recordsOut: n("out"), dropped: n("dropped"), failed: n("failed")))
+        var step = FunnelStep(
+            name: label, recordsIn: n("in"), recordsOut: n("out"), dropped: n("dropped"), failed: n("failed"))
+        step.addReasons(reasons)
+        funnel.append(step)
     }
 }
 

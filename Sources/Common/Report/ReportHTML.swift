@@ -100,10 +100,17 @@ public struct ReportHTML {
         for s in f.funnel {
             let w = Int(200 * Double(s.recordsOut) / Double(top))
             t += """
-                <tr class="funnel-step" data-step="\(esc(s.name))" data-in="\(s.recordsIn)" data-out="\(s.recordsOut)" data-dropped="\(s.dropped)" data-failed="\(s.failed)"><td>\(esc(s.name))</td><td>\(s.recordsIn)</td><td>\(s.recordsOut)</td><td>\(s.dropped)</td><td>\(s.failed)</td><td><svg width="200" height="12"><rect class="bar" width="\(w)" height="12"/></svg></td></tr>
+                <tr class="funnel-step" data-step="\(esc(s.name))" data-in="\(s.recordsIn)" data-out="\(s.recordsOut)" data-dropped="\(s.dropped)" data-failed="\(s.failed)"><td>\(esc(s.name))</td><td>\(s.recordsIn)</td><td>\(s.recordsOut)</td><td>\(s.dropped)\(reasons(s))</td><td>\(s.failed)</td><td><svg width="200" height="12"><rect class="bar" width="\(w)" height="12"/></svg></td></tr>
                 """
         }
         return t + "</table>"
+    }
+
+    /// Why a step dropped records, one line per reason under the count.
+    func reasons(_ s: ReportFigures.FunnelStep) -> String {
+        s.droppedByReason.map {
+            "<div class=\"reason muted\" data-drop-reason=\"\(esc($0.reason))\" data-dropped-count=\"\($0.count)\">\(esc($0.reason)): \($0.count)</div>"
+        }.joined()
     }
 
     func scores(_ f: ReportFigures) -> String {

@@ -17,6 +17,10 @@ extension ReportFigures {
                             JSONObject([
                                 ("step", .string($0.name)), ("in", int($0.recordsIn)), ("out", int($0.recordsOut)),
                                 ("dropped", int($0.dropped)), ("failed", int($0.failed)),
+                                (
+                                    "dropped_by_reason",
+                                    .object(JSONObject($0.droppedByReason.map { ($0.reason, int($0.count)) }))
+                                ),
                             ]))
                     })
             ))
