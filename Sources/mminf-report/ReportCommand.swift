@@ -56,7 +56,8 @@ struct ReportCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Records in the sample.", valueName: "N")) var sample = 20
     @Option(help: ArgumentHelp("Seed of the sample.", valueName: "S")) var seed: UInt64 = 0
 
-    @Option(help: ArgumentHelp("Folder relative image paths start from.", valueName: "DIR"))
+    @Option(
+        help: ArgumentHelp("Folder relative image paths start from; no image outside it is read.", valueName: "DIR"))
     var mediaRoot: String?
 
     @Flag(help: "Link images by their path instead of embedding thumbnails.")

@@ -87,7 +87,26 @@ final class ReportBrowserTests: ToolTestCase {
         let remote = try read("remote.html")
         XCTAssertTrue(remote.contains(#"data-reason="not linked: not a file path""#), remote)
         XCTAssertFalse(remote.contains(#"src="http"#))
-        XCTAssertTrue(remote.contains(#"src="pics/a.png""#), remote)
+        XCTAssertTrue(remote.contains(#"data-reason="--media-root pics: cannot be read (No such file"#), remote)
+
+        // --media-root keeps every image inside it, as mminf-gen does: no `..`, no absolute
+        // path elsewhere, no link out; a linked name's special characters are escaped.
+        try FileManager.default.createDirectory(atPath: path("pics"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: images + "/bicycle.png", toPath: path("pics/a#1.png"))
+        try FileManager.default.copyItem(atPath: images + "/mugs.png", toPath: path("outside.png"))
+        try FileManager.default.createSymbolicLink(atPath: path("pics/link.png"), withDestinationPath: "../outside.png")
+        try write(
+            "rooted.jsonl",
+            ["a#1.png", "../outside.png", path("outside.png"), "link.png"].map { #"{"image":"\#($0)"}"# }
+                .joined(separator: "\n") + "\n")
+        for mode in ["--link-images", "--sample 4"] {
+            let r = try Tools.shell("mminf-report \(mode) --media-root pics rooted.jsonl -o rooted.html", in: dir)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let rooted = try read("rooted.html")
+            XCTAssertEqual(rooted.components(separatedBy: "outside --media-root pics").count - 1, 6, rooted)
+            XCTAssertEqual(rooted.components(separatedBy: #"<img class="thumb""#).count - 1, 1, mode)
+            if mode == "--link-images" { XCTAssertTrue(rooted.contains("a%231.png\""), rooted) }
+        }
         // A stats file cut short by an interrupted step is a clear error.
         try write("cut.stats.json", "")
         let cut = try Tools.shell("mminf-report --stats cut.stats.json kept.jsonl -o x.html", in: dir)

@@ -263,11 +263,24 @@ public struct ReportHTML {
                     return
                         "<div class=\"noimg\" data-reason=\"not linked: not a file path\">\(esc(p)): not linked: not a file path</div>"
                 }
-                let file = p.hasPrefix("/") || mediaRoot == nil ? p : (mediaRoot! as NSString).appendingPathComponent(p)
-                let url = p.hasPrefix("/") ? URL(fileURLWithPath: file).absoluteString : file
+            }
+            // With --media-root, as in mminf-gen: relative paths below it, and nothing outside it.
+            var file = p
+            if let root = mediaRoot.map(MediaRoot.init), !p.contains("://"), !p.lowercased().hasPrefix("data:") {
+                do { file = try root.resolve(p, what: "image \(p)") } catch {
+                    return "<div class=\"noimg\" data-reason=\"\(esc("\(error)"))\">\(esc(p)): \(esc("\(error)"))</div>"
+                }
+            }
+            if linkImages {
+                // A URL for the file: absolute as file://; relative with its special characters
+                // escaped, after "./" so that no part before a ':' is read as a scheme.
+                let url =
+                    file.hasPrefix("/")
+                    ? URL(fileURLWithPath: file).absoluteString
+                    : "./" + (file.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? file)
                 return "<img class=\"thumb\" src=\"\(esc(url))\" alt=\"\(esc(p))\">"
             }
-            switch Thumbnail.make(path: p, root: mediaRoot) {
+            switch Thumbnail.make(path: file) {
             case .png(let d):
                 return
                     "<img class=\"thumb\" src=\"data:image/png;base64,\(d.base64EncodedString())\" alt=\"\(esc(p))\">"

@@ -41,8 +41,9 @@ public enum Thumbnail {
         return nil
     }
 
-    /// `path` relative to `root` (else the current folder); URLs are not fetched.
-    public static func make(path: String, root: String?) -> Result {
+    /// A file (relative to the current folder) or a data: URL; URLs are not fetched.
+    /// The caller applies --media-root (MediaRoot) first.
+    public static func make(path: String) -> Result {
         let lower = path.lowercased()
         if lower.hasPrefix("http://") || lower.hasPrefix("https://") { return .unavailable("a URL: not fetched") }
         var bytes: Data
@@ -52,7 +53,7 @@ public enum Thumbnail {
             else { return .unavailable("a data: URL that is not base64") }
             bytes = d
         } else {
-            let full = path.hasPrefix("/") || root == nil ? path : (root! as NSString).appendingPathComponent(path)
+            let full = path
             // A regular file of at most 64 MB, checked before reading (not a multi-GB video, not a pipe).
             var st = stat()
             guard stat(full, &st) == 0 else { return .unavailable("cannot read \(full)") }

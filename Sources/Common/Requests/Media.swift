@@ -62,8 +62,8 @@ public final class MediaLoader {
     let extraImageFields: [String]
     /// Each distinct file's SHA-256, 32 bytes beside its 40-byte stamp.
     var digests: [FileStamp: [UInt8]] = [:]
-    /// `--media-root` with its links resolved, found once.
-    lazy var realRoot: String? = root.flatMap(MediaLoader.realPath)
+    /// `--media-root`, which relative paths resolve against and no path may leave.
+    lazy var mediaRoot: MediaRoot? = root.map(MediaRoot.init)
 
     public init(root: String?, maxBytes: Int, extraImageFields: [String] = []) {
         self.root = root
@@ -170,27 +170,8 @@ public final class MediaLoader {
     /// links are resolved: datasets are often untrusted, and requests often go to
     /// remote APIs. Without it, any local path is read.
     func resolve(_ ref: String, kind: MediaItem.Kind) throws -> String {
-        guard let root else { return ref }
-        let joined = ref.hasPrefix("/") ? ref : (root as NSString).appendingPathComponent(ref)
-        guard let realRoot else {
-            throw RecordError.message("--media-root \(root): cannot be read (\(String(cString: strerror(errno))))")
-        }
-        guard let real = MediaLoader.realPath(joined) else {
-            throw RecordError.message(
-                "\(kind.rawValue) \(ref): cannot read it (\(String(cString: strerror(errno)))); it is looked for in --media-root \(root)"
-            )
-        }
-        guard real.hasPrefix(realRoot.hasSuffix("/") ? realRoot : realRoot + "/") else {
-            throw RecordError.message(
-                "\(kind.rawValue) \(ref): outside --media-root \(root) (it resolves to \(real)); not sent")
-        }
-        return real
-    }
-
-    static func realPath(_ path: String) -> String? {
-        guard let p = realpath(path, nil) else { return nil }
-        defer { free(p) }
-        return String(cString: p)
+        guard let mediaRoot else { return ref }
+        return try mediaRoot.resolve(ref, what: "\(kind.rawValue) \(ref)")
     }
 
     /// The MIME type, when the bytes have the structure of a kind of media we send:
