@@ -126,11 +126,12 @@ final class CompileTests: ToolTestCase {
         XCTAssertTrue(r.out.contains("   writes  scores.clarity, history.score_clarity"), r.out)
         XCTAssertTrue(
             r.out.contains(
-                "warning: step 5 'typo' (line 11) reads 'scores.clarty', which neither the input nor an earlier step writes"
+                "p.yaml:11:5: warning: step 5 'typo' reads 'scores.clarty', which neither the input nor an earlier step writes"
             ), r.out)
         XCTAssertTrue(r.out.contains("reads 'instrucion'"), r.out)
         XCTAssertFalse(r.out.contains("reads 'scores.clarity'"), "a field written earlier is no warning")
-        XCTAssertTrue(r.out.contains("step 6 'export' (line 12) reads 'response'"), "no step wrote a response")
+        XCTAssertTrue(
+            r.out.contains("p.yaml:12:5: warning: step 6 'export' reads 'response'"), "no step wrote a response")
         XCTAssertFalse(r.out.contains("reads 'instruction'"), "keep wrote the instruction")
         // The input's fields from a sample record instead.
         try write("sample.jsonl", #"{"id": 1, "image": "a.png", "instrucion": "x"}"# + "\n")

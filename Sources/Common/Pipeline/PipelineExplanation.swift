@@ -69,7 +69,7 @@ public struct PipelineExplanation {
             if let have = available {
                 for r in f.reads where !Self.covers(have, r) {
                     warnings.append(
-                        "warning: step \(c.number) '\(c.step.name)' (line \(c.step.mark.line)) reads '\(r)', which neither the input nor an earlier step writes"
+                        "\(file.file):\(c.step.mark): warning: step \(c.number) '\(c.step.name)' reads '\(r)', which neither the input nor an earlier step writes"
                     )
                 }
             }
