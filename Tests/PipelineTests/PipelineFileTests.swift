@@ -193,6 +193,15 @@ final class PipelineFileTests: XCTestCase {
                 .contains("leave output out to write to stdout"))
     }
 
+    func testATooLongInputRuleNamesTheInputAndWhatToDo() throws {
+        let files = (0..<3000).map { "  - f\($0)_\(String(repeating: "x", count: 40)).jsonl\n" }.joined()
+        let p = try plan("pipeline: t\ninput:\n\(files)steps:\n  - a: {filter: {where: x}}\n")
+        XCTAssertThrowsError(try MakefileTarget.render(p, shards: 2)) { e in
+            XCTAssertTrue("\(e)".hasPrefix("p.yaml:3:5: --make: the rule for "), "\(e)")
+            XCTAssertTrue("\(e)".hasSuffix("name the input files with a glob (data/*.jsonl)"), "\(e)")
+        }
+    }
+
     func testMakePathsAreCheckedSignBySign() throws {
         let p = try plan("pipeline: t\ninput: \"in\u{600};./evil\"\nsteps:\n  - a: {filter: {where: x}}\n")
         XCTAssertThrowsError(try MakefileTarget.render(p)) { e in

@@ -162,8 +162,9 @@ public enum MakefileTarget {
         let size = recipe.reduce(0) { $0 + $1.makeRecipe.utf8.count }
         if size > maxRecipeBytes {
             throw PipelineError(
-                plan.file.file, step?.step.mark,
-                "--make: \(step.map { "step '\($0.step.name)'" } ?? "the rule for \(target)") is \(size / 1000) KB, more than the 128 KB make may pass to the shell at once; compile without --make (the sh target takes it), or move the long text into a file (prompt_file:)"
+                // A rule of no step (the input's split, the merge, the report) points at input:.
+                plan.file.file, step?.step.mark ?? plan.file.inputs.first?.mark,
+                "--make: \(step.map { "step '\($0.step.name)'" } ?? "the rule for \(target)") is \(size / 1000) KB, more than the 128 KB make may pass to the shell at once; compile without --make (the sh target takes it), or \(step == nil ? "name the input files with a glob (data/*.jsonl)" : "move the long text into a file (prompt_file:)")"
             )
         }
         var r = "\(comment)\n\(target): \(prerequisites.joined(separator: " "))\n"
