@@ -177,7 +177,10 @@ final class SlurmTests: DoubleTestCase {
                 .status, 0)
         let r = try sh("slurm/submit.sh", in: f)
         XCTAssertNotEqual(r.status, 0)
-        XCTAssertTrue(r.stderr.contains("submit.sh: sbatch refused the array job"), r.stderr)
+        XCTAssertTrue(
+            r.stderr.contains(
+                "submit.sh: sbatch refused the array job (its message is above); it asked for --partition=nowhere, "
+                    + "from slurm: in examples/match-score-zh.yaml or mminf-compile's flags"), r.stderr)
         XCTAssertFalse(
             FileManager.default.fileExists(atPath: f.appendingPathComponent("out/match-score-zh.jsonl.zst").path))
         let noSlurm = try sh("PATH=/nonexistent /bin/bash slurm/submit.sh", in: f)

@@ -37,6 +37,13 @@ public enum SlurmTarget {
         let shardLoop = "for i in $(seq 0 \(n - 1)); do\n  shard=\"$(printf '%0\(width)d' \"$i\")\"\n"
 
         let throttle = settings["throttle"].map { "%" + $0 } ?? ""
+        // What the job asked for, named when sbatch refuses it (the values are plain words).
+        let asked = settings.keys.sorted().filter { $0 != "throttle" }.map { "--\($0)=\(settings[$0]!)" }
+        let refused =
+            "submit.sh: sbatch refused the array job (its message is above)"
+            + (asked.isEmpty
+                ? ""
+                : "; it asked for \(asked.joined(separator: " ")), from slurm: in \(plan.source) or mminf-compile's flags")
         let stamp = plan.runFile("00-input.shards-\(n)").shell
         let jobs = plan.runFile("slurm-jobs").shell
         let submit = """
@@ -87,7 +94,7 @@ public enum SlurmTarget {
             ids=""
             if [ -n "$spec" ]; then
               array="$(sbatch --parsable --array="$spec\(throttle)" "$here/task.sh")" \\
-                || { echo "submit.sh: sbatch refused the array job (its message is above)" >&2; exit 1; }
+                || { echo \(ShellWord.quote(refused)) >&2; exit 1; }
               array="${array%%;*}"
               echo "submit.sh: shards $spec of \(n) as job array $array" >&2
               after=(--dependency="afterany:$array")
