@@ -38,12 +38,20 @@ final class SlurmTargetTests: XCTestCase {
     }
 
     func testSharesNeedAListAndSlurmValuesAreOneWord() throws {
+        // Checked when the file is read, for every target, at the value's place.
         XCTAssertThrowsError(
-            try SlurmTarget.render(
-                try plan(
-                    "pipeline: t\ninput: i\nmodels:\n  vl: {base_url: 'http://h/v1', servers_per_task: 2}\nsteps:\n  - a: {gen: {model: vl}}\n"
-                ), shards: 2, settings: [:])
-        ) { e in XCTAssertTrue("\(e)".contains("servers_per_task 2 is more than its 1 base_url servers"), "\(e)") }
+            try plan(
+                "pipeline: t\ninput: i\nmodels:\n  vl: {base_url: 'http://h/v1', servers_per_task: 2}\nsteps:\n  - a: {gen: {model: vl}}\n"
+            )
+        ) { e in
+            XCTAssertEqual(
+                "\(e)", "p.yaml:4:51: model 'vl': servers_per_task 2 is more than its 1 base_url servers")
+        }
+        XCTAssertThrowsError(
+            try plan(
+                "pipeline: t\ninput: i\nmodels:\n  vl: {serve: 'run $MMINF_PORT', servers_per_task: 1}\nsteps:\n  - a: {gen: {model: vl}}\n"
+            )
+        ) { e in XCTAssertTrue("\(e)".contains("p.yaml:4:52: model 'vl': servers_per_task shares a list"), "\(e)") }
         XCTAssertThrowsError(
             try plan(
                 "pipeline: t\ninput: i\nslurm: {partition: 'gpu\\n#SBATCH --x'}\nsteps:\n  - a: {filter: {where: x}}\n")

@@ -66,6 +66,22 @@ extension PipelineFile {
                 }
                 let timeout = try count("serve-timeout") ?? 900
                 let perTask = try count("servers-per-task")
+                // Checked here, for every target: a Slurm task takes its share of a base_url list.
+                if let p = perTask, let node = out.first(where: { $0.key == "servers-per-task" })?.node {
+                    guard serve == nil, let urls = out.first(where: { $0.key == "base-url" })?.node else {
+                        throw fail(
+                            node.mark,
+                            "model '\(name)': servers_per_task shares a list of base_url servers among Slurm's tasks; give base_url as a list"
+                        )
+                    }
+                    let servers: Int
+                    if case .sequence(let list) = urls.kind { servers = list.count } else { servers = 1 }
+                    guard p <= servers else {
+                        throw fail(
+                            node.mark,
+                            "model '\(name)': servers_per_task \(p) is more than its \(servers) base_url servers")
+                    }
+                }
                 models.append(
                     Model(
                         name: name, mark: k.mark, settings: out.filter { !Self.modelOnlyKeys.contains($0.key) },

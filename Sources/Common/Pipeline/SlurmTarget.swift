@@ -196,19 +196,10 @@ public enum SlurmTarget {
         var picks: [Int: String] = [:]
         for (k, m) in plan.file.models.enumerated() {
             guard let p = m.serversPerTask else { continue }
-            guard m.serve == nil, let urls = m.settings.first(where: { $0.key == "base-url" })?.node else {
-                throw PipelineError(
-                    plan.file.file, m.mark,
-                    "model '\(m.name)': servers_per_task shares a list of base_url servers among the tasks; give base_url as a list"
-                )
-            }
+            // PipelineModels checked the share against the list.
+            guard let urls = m.settings.first(where: { $0.key == "base-url" })?.node else { continue }
             let items: [YAMLNode]
             if case .sequence(let list) = urls.kind { items = list } else { items = [urls] }
-            guard p <= items.count else {
-                throw PipelineError(
-                    plan.file.file, m.mark,
-                    "model '\(m.name)': servers_per_task \(p) is more than its \(items.count) base_url servers")
-            }
             let words = try items.map { try ShellWord.parse($0.scalar ?? "", file: plan.file.file, at: $0.mark).shell }
             text += """
                 # Model '\(PipelinePlan.comment(m.name))': this task's \(p) of its \(items.count) servers (servers_per_task).
