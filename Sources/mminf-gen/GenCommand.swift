@@ -151,7 +151,7 @@ struct GenCommand: ParsableCommand {
             let headers = try server.authHeaders()
             try server.checkIfAsked(urls, headers: headers)
             let binds = try PromptTemplate.parseBinds(bind)
-            let outField = out ?? presetFile?.header["out"] ?? (truncate ? "instruction" : "response")
+            let outField = out ?? presetFile?.header["out"] ?? DefaultFields.genOut(truncate: truncate)
             var settings = try sampling.sampling()
             if let presetFile { try settings.fillDefaults(from: presetFile) }
             if truncate { settings.fillHookDefaults() }
@@ -162,7 +162,8 @@ struct GenCommand: ParsableCommand {
                 prompt: try PromptTemplate(
                     try presetFile?.template ?? promptText(), binds: binds, escapes: prompt != nil,
                     origin: presetFile?.origin ?? (promptFile ?? "--prompt")),
-                sampling: settings, out: try FieldPath(parsing: outField), step: step ?? (truncate ? "hook" : outField))
+                sampling: settings, out: try FieldPath(parsing: outField),
+                step: step ?? DefaultFields.genStep(truncate: truncate, out: outField))
             plan.samples = n
             plan.reasoningOut = try reasoningOut.map { try FieldPath(parsing: $0) }
             plan.thinkTags = thinkTags

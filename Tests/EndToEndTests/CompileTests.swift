@@ -133,6 +133,20 @@ final class CompileTests: ToolTestCase {
         XCTAssertTrue(
             r.out.contains("p.yaml:12:5: warning: step 6 'export' reads 'response'"), "no step wrote a response")
         XCTAssertFalse(r.out.contains("reads 'instruction'"), "keep wrote the instruction")
+        // Option defaults come from the tools themselves (--experimental-dump-help).
+        try write(
+            "d.yaml",
+            """
+            pipeline: d
+            input: in.jsonl
+            input_fields: [id, text, response]
+            steps:
+              - cut: {split: {field: text, by: items, into: instruction}}
+              - out: {filter: {format: sharegpt}}
+            """)
+        let d = try compile(["--explain", "d.yaml"])
+        XCTAssertTrue(d.out.contains("   writes  instruction, part\n"), d.out)
+        XCTAssertTrue(d.out.contains("   reads   instruction, response\n"), d.out)
         // The input's fields from a sample record instead.
         try write("sample.jsonl", #"{"id": 1, "image": "a.png", "instrucion": "x"}"# + "\n")
         let sampled = try compile(["--explain", "--sample-input", "sample.jsonl", "p.yaml"])

@@ -110,6 +110,8 @@ public struct PipelineExplanation {
                 .node
         }
         func text(_ key: String) -> String? { opt(key)?.scalar }
+        /// The step's value, else the tool's own default (from its --experimental-dump-help).
+        func value(_ key: String) -> String? { text(key) ?? plan.tables[c.step.tool]?.options[key]?.defaultValue }
         func list(_ key: String) -> [String] {
             guard let n = opt(key) else { return [] }
             if case .sequence(let items) = n.kind { return items.compactMap(\.scalar) }
@@ -144,10 +146,12 @@ public struct PipelineExplanation {
             }
             if let system = text("system") { f.reads += templateFields(system, binds: binds, escapes: true) }
             if text("preset") == nil && !flag("no-media") { f.readsIfPresent = media }
-            let outField = out ?? (truncate ? "instruction" : "response")
+            let outField = out ?? DefaultFields.genOut(truncate: truncate)
             f.writes.append(outField)
             if let r = text("reasoning-out") { f.writes.append(r) }
-            if !flag("no-history") { f.writes.append("history.\(text("step") ?? (truncate ? "hook" : outField))") }
+            if !flag("no-history") {
+                f.writes.append("history.\(text("step") ?? DefaultFields.genStep(truncate: truncate, out: outField))")
+            }
             if let n = text("n"), n != "1" { f.writes.append("sample") }
         case "score":
             for spec in list("rubric") {
@@ -159,8 +163,8 @@ public struct PipelineExplanation {
                 f.reads += templateFields(r.file.template, binds: binds, escapes: false)
                 if r.sendsMedia && !flag("no-media") { f.readsIfPresent = media }
                 let name = text("as") ?? r.name
-                f.writes.append("scores.\(name)")
-                if !flag("no-history") { f.writes.append("history.score_\(name)") }
+                f.writes.append("\(DefaultFields.scores).\(name)")
+                if !flag("no-history") { f.writes.append("history.\(DefaultFields.scoreStep(name))") }
             }
         case "filter":
             for e in list("where") { f.reads += ((try? Expression(e))?.paths ?? []).map(\.description) }
@@ -176,15 +180,14 @@ public struct PipelineExplanation {
             if let keep = text("keep") { f.keepsOnly = keep.split(separator: ",").map(String.init) }
             if let drop = text("drop") { f.removes = drop.split(separator: ",").map(String.init) }
             if text("format") != nil {
-                f.reads += [text("instruction-field") ?? "instruction", text("response-field") ?? "response"]
+                f.reads += ["instruction-field", "response-field"].compactMap(value)
                 f.rebuilds = true
             }
         case "split":
             if let field = text("field") {
                 f.reads.append(field)
                 f.writes.append(text("into") ?? field)
-                let part = text("part-field") ?? "part"
-                if part != "none" { f.writes.append(part) }
+                if let part = value("part-field"), part != "none" { f.writes.append(part) }
             }
             if let key = text("join") {
                 f.reads.append(key)

@@ -9,6 +9,8 @@ public struct PipelinePlan {
     public let commands: [StepCommand]
     /// The path the plan was read from, as given (for the script's header).
     public let source: String
+    /// Each tool's options as the tool describes them (defaults included).
+    public let tables: [String: ToolOptionTable]
 
     public init(path: String, tables: [String: ToolOptionTable]) throws {
         try self.init(file: try PipelineFile(path: path, tables: tables), tables: tables)
@@ -16,6 +18,7 @@ public struct PipelinePlan {
 
     public init(file: PipelineFile, tables: [String: ToolOptionTable]) throws {
         self.file = file
+        self.tables = tables
         source = file.file
         var commands: [StepCommand] = []
         for (i, step) in file.steps.enumerated() {

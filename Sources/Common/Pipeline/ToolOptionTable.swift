@@ -11,11 +11,14 @@ public struct ToolOptionTable {
         public let isFlag: Bool
         public let isRepeating: Bool
         public let valueName: String?
-        public init(name: String, isFlag: Bool, isRepeating: Bool, valueName: String?) {
+        /// The value the tool uses when the option is not given, as its help shows it.
+        public let defaultValue: String?
+        public init(name: String, isFlag: Bool, isRepeating: Bool, valueName: String?, defaultValue: String? = nil) {
             self.name = name
             self.isFlag = isFlag
             self.isRepeating = isRepeating
             self.valueName = valueName
+            self.defaultValue = defaultValue
         }
     }
     /// gen, score, filter or split.
@@ -49,6 +52,7 @@ public struct ToolOptionTable {
                 let names: [Name]?
                 let isRepeating: Bool?
                 let valueName: String?
+                let defaultValue: String?
             }
             let command: Command
         }
@@ -61,7 +65,8 @@ public struct ToolOptionTable {
             guard let long = a.names?.first(where: { $0.kind == "long" })?.name else { continue }
             options.append(
                 Option(
-                    name: long, isFlag: a.kind == "flag", isRepeating: a.isRepeating ?? false, valueName: a.valueName))
+                    name: long, isFlag: a.kind == "flag", isRepeating: a.isRepeating ?? false, valueName: a.valueName,
+                    defaultValue: a.defaultValue))
         }
         self.init(tool: tool, options: options)
     }

@@ -43,11 +43,13 @@ public struct ScoringPlan {
     }
 
     public static func scorePath(_ name: String) -> FieldPath {
-        FieldPath(components: [.key("scores"), .key(name)], text: "scores.\(name)")
+        FieldPath(components: [.key(DefaultFields.scores), .key(name)], text: "\(DefaultFields.scores).\(name)")
     }
 
     public static func historyPath(_ name: String) -> FieldPath {
-        FieldPath(components: [.key("history"), .key("score_" + name)], text: "history.score_\(name)")
+        FieldPath(
+            components: [.key("history"), .key(DefaultFields.scoreStep(name))],
+            text: "history.\(DefaultFields.scoreStep(name))")
     }
 
     /// `--reparse` over a whole input: a record without its stored judgement goes to
