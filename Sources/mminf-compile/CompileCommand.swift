@@ -104,7 +104,7 @@ struct CompileCommand: ParsableCommand {
             throw ValidationError("--partition, --time, --cpus-per-task, --mem, --gres and --throttle go with --slurm")
         }
         for (k, v) in slurmOverrides {
-            if let problem = PipelineFile.checkSlurmValue(k, v) { throw ValidationError("--" + problem.dropFirst(6)) }
+            if let problem = PipelineFile.checkSlurmValue(k, v) { throw ValidationError("--" + problem) }
         }
         if slurm {
             guard !make && !explain else { throw ValidationError("choose one of --slurm, --make, --explain") }

@@ -57,13 +57,15 @@ public struct PipelineFile {
     ]
 
     /// An sbatch value: one word of the characters Slurm's own values use.
+    /// What is wrong with a Slurm setting's value, after "KEY 'VALUE': ", or nil; the
+    /// caller names where it came from (`slurm partition` in the file, `--partition`).
     public static func checkSlurmValue(_ key: String, _ value: String) -> String? {
         let ok = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:,=+/@%-")
         if value.isEmpty || !value.allSatisfy({ ok.contains($0) }) {
-            return "slurm \(key) '\(value)': give one word of letters, digits and _ . : , = + / @ % -"
+            return "\(key) '\(value)': give one word of letters, digits and _ . : , = + / @ % -"
         }
         if key == "throttle", Int(value).map({ $0 < 1 }) ?? true {
-            return "slurm throttle '\(value)': give how many shards may run at once, e.g. 8"
+            return "\(key) '\(value)': give how many shards may run at once, e.g. 8"
         }
         return nil
     }
@@ -215,7 +217,7 @@ public struct PipelineFile {
                     )
                 }
                 let value = try text(v, "slurm \(key)")
-                if let problem = Self.checkSlurmValue(key, value) { throw fail(v.mark, problem) }
+                if let problem = Self.checkSlurmValue(key, value) { throw fail(v.mark, "slurm " + problem) }
                 slurm[key] = value
             }
         }
