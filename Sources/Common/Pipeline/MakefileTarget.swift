@@ -1,5 +1,6 @@
 import Foundation
 import RecordCore
+import Transforms
 
 /// The make target: one rule per step, each writing its step's file through
 /// the tool's own atomic output (a temporary name, then rename), so an
@@ -147,10 +148,7 @@ public enum MakefileTarget {
     }
 
     /// `0`...`N-1`, zero-padded as mminf-split names its shard files.
-    static func shardNames(_ n: Int) -> [String] {
-        let width = String(n - 1).count
-        return (0..<n).map { String(repeating: "0", count: width - String($0).count) + String($0) }
-    }
+    static func shardNames(_ n: Int) -> [String] { (0..<n).map { ShardWriter.number($0, of: n) } }
 
     /// make hands a recipe to `bash -c` as one argument, which Linux caps at 128 KB.
     static let maxRecipeBytes = 120_000

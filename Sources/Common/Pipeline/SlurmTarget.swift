@@ -154,10 +154,7 @@ public enum SlurmTarget {
         // The merge needs the tasks' GPUs only when it serves a model itself.
         let mergeServes = !ModelServers.used(by: plan.commands[count...], in: plan).isEmpty
         merge += sbatchLines(settings, skip: mergeServes ? ["throttle"] : ["throttle", "gres"])
-        let shardFiles = (0..<n).map { i -> String in
-            let s = String(repeating: "0", count: width - String(i).count) + String(i)
-            return shardOutput(.literal(s)).shell
-        }
+        let shardFiles = MakefileTarget.shardNames(n).map { shardOutput(.literal($0)).shell }
         merge += """
             set -euo pipefail
             \(env)missing=()

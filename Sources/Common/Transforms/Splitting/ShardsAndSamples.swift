@@ -32,9 +32,14 @@ public struct ShardWriter {
 
     /// `out-{shard}.jsonl.zst` → `out-07.jsonl.zst`: the number as wide as count-1.
     public func fileName(_ pattern: String, _ i: Int) -> String {
-        let width = String(count - 1).count
+        pattern.replacingOccurrences(of: "{shard}", with: ShardWriter.number(i, of: count))
+    }
+
+    /// Shard `i` of `count` as a name, zero-padded as wide as count-1 so names sort
+    /// in order (shared by split's files and the compiled pipelines' shards).
+    public static func number(_ i: Int, of count: Int) -> String {
         let num = String(i)
-        return pattern.replacingOccurrences(of: "{shard}", with: String(repeating: "0", count: width - num.count) + num)
+        return String(repeating: "0", count: max(0, String(count - 1).count - num.count)) + num
     }
 
     public func run(_ tool: RecordTool, pattern: String, zstd: Bool, level: Int) throws {
